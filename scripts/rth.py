@@ -1,0 +1,974 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Harness for the rethook trampoline series.
+
+One job per function: fetch the base tree, apply the series, configure and
+build a target, boot it in QEMU and read the KUnit (KTAP) results. Every
+default can be overridden by an option or an environment variable; every
+error names what was expected and what to do.
+
+Nothing the user owns is modified: a KERNEL_SRC tree is cloned (objects
+shared, read-only) into the cache, and all builds are out of tree there.
+"""
+
+import argparse
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRAGMENTS = os.path.join(REPO, 'kconfig-fragments')
+TARGETS_FILE = os.path.join(REPO, 'ci', 'targets')
+
+EXPECT_VERSION = (7, 3)          # the series is written against v7.3
+DEBIAN_PACKAGE = 'linux-source-7.3'
+DEBIAN_SUITE = 'trixie-backports'
+BASE_TAG_PREFIX = 'base-'
+
+
+class HarnessError(Exception):
+    """An error the user can act on; the message says what to do."""
+
+
+def log(msg):
+    print(f'[rth {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def cache_dir():
+    d = os.environ.get('RTH_CACHE')
+    if not d:
+        xdg = os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache')
+        d = os.path.join(xdg, 'rethook-series')
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def run(cmd, check=True, capture=False, cwd=None, env=None, quiet=False):
+    if not quiet:
+        log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
+    res = subprocess.run(cmd, cwd=cwd, env=env, text=True,
+                         stdout=subprocess.PIPE if capture else None,
+                         stderr=subprocess.STDOUT if capture else None)
+    if check and res.returncode != 0:
+        out = ('\n' + res.stdout[-4000:]) if capture and res.stdout else ''
+        raise HarnessError(f'command failed ({res.returncode}): '
+                           f'{" ".join(cmd)}{out}')
+    return res
+
+
+# ---------------------------------------------------------------- tools
+
+# command -> Debian package that provides it
+TOOLS = {
+    'git': 'git', 'make': 'make', 'gcc': 'gcc', 'flex': 'flex',
+    'bison': 'bison', 'bc': 'bc', 'perl': 'perl', 'xz': 'xz-utils',
+    'ccache': 'ccache', 'quilt': 'quilt', 'pahole': 'dwarves',
+    'dpkg-deb': 'dpkg', 'apt-get': 'apt',
+    'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
+    'qemu-system-x86_64': 'qemu-system-x86',
+    'qemu-system-i386': 'qemu-system-x86',
+    'qemu-system-aarch64': 'qemu-system-arm',
+}
+
+
+def require(*cmds):
+    missing = [c for c in cmds if shutil.which(c) is None]
+    if missing:
+        pkgs = sorted({TOOLS.get(c, c) for c in missing})
+        raise HarnessError(f'missing tool(s): {", ".join(missing)}; install '
+                           f'with: apt-get install {" ".join(pkgs)} (or run '
+                           f'scripts/install-deps)')
+
+
+def build_root():
+    """Where out-of-tree builds live: RTH_BUILD_ROOT or <cache>/build."""
+    return os.environ.get('RTH_BUILD_ROOT') or os.path.join(cache_dir(), 'build')
+
+
+# ------------------------------------------------------------- base tree
+
+def read_kernel_version(src):
+    """(VERSION, PATCHLEVEL, SUBLEVEL) from a tree's top Makefile."""
+    mk = os.path.join(src, 'Makefile')
+    try:
+        with open(mk, encoding='utf-8', errors='replace') as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise HarnessError(f'{src} is not a kernel tree (no Makefile: {e})')
+    vals = {}
+    for key in ('VERSION', 'PATCHLEVEL', 'SUBLEVEL'):
+        m = re.search(rf'^{key}\s*=\s*(\d+)\s*$', head, re.M)
+        if not m:
+            raise HarnessError(f'{mk}: no {key} line; not a kernel tree?')
+        vals[key] = int(m.group(1))
+    return vals['VERSION'], vals['PATCHLEVEL'], vals['SUBLEVEL']
+
+
+def check_version(src, expect=EXPECT_VERSION):
+    v = read_kernel_version(src)
+    if v[:2] != tuple(expect):
+        raise HarnessError(
+            f'{src} is Linux {v[0]}.{v[1]}.{v[2]}, but the series is '
+            f'written against {expect[0]}.{expect[1]}: use a v{expect[0]}.'
+            f'{expect[1]} tree (KERNEL_SRC) or unset KERNEL_SRC to fetch '
+            f'Debian\'s {DEBIAN_PACKAGE}')
+    return v
+
+
+def strip_debian_gitignore(text):
+    """Drop the Debian packaging block that ends the tarball's .gitignore.
+
+    Debian's linux-source tarball ends its top-level .gitignore with '/*'
+    and '!/debian/', which ignores every top-level path: in a git base made
+    from it 'git status' is empty and 'git add -A' silently leaves new
+    files out. Everything from the block's comment header on is removed.
+    """
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.strip() == '/*':
+            start = i
+            while start > 0 and lines[start - 1].startswith('#'):
+                start -= 1
+            while start > 0 and lines[start - 1].strip() == '':
+                start -= 1
+            return ''.join(lines[:start]).rstrip('\n') + '\n'
+    return text
+
+
+def apt_archive_uri(sources_dirs=('/etc/apt',)):
+    """The Debian archive URI from this machine's apt configuration.
+
+    Looks at sources.list and sources.list.d/ (one-line and deb822 forms)
+    for an entry whose suite is a plain Debian release (not -security) and
+    returns its URI, so no mirror host is written into this repository.
+    """
+    entries = []
+    for base in sources_dirs:
+        files = [os.path.join(base, 'sources.list')]
+        files += sorted(glob.glob(os.path.join(base, 'sources.list.d', '*.list')))
+        files += sorted(glob.glob(os.path.join(base, 'sources.list.d', '*.sources')))
+        for path in files:
+            try:
+                with open(path, encoding='utf-8', errors='replace') as f:
+                    text = f.read()
+            except OSError:
+                continue
+            entries += parse_apt_sources(text, deb822=path.endswith('.sources'))
+    for uri, suites in entries:
+        if any(re.fullmatch(r'(bookworm|trixie|forky|stable|testing|sid|'
+                            r'unstable|oldstable)(-updates|-backports)?', s)
+               for s in suites) and 'security' not in uri:
+            return uri.rstrip('/')
+    raise HarnessError('no Debian archive found in /etc/apt/sources.list{,.d}; '
+                       'set KERNEL_TARBALL to a linux-source-7.3 tarball or '
+                       'KERNEL_SRC to a v7.3 tree instead')
+
+
+def parse_apt_sources(text, deb822):
+    out = []
+    if deb822:
+        for stanza in re.split(r'\n\s*\n', text):
+            fields = {}
+            for line in stanza.splitlines():
+                if line.startswith('#') or ':' not in line:
+                    continue
+                k, v = line.split(':', 1)
+                fields[k.strip().lower()] = v.split()
+            if 'deb' not in fields.get('types', []):
+                continue
+            if fields.get('enabled', ['yes'])[0].lower() == 'no':
+                continue
+            for uri in fields.get('uris', []):
+                out.append((uri, fields.get('suites', [])))
+    else:
+        for line in text.splitlines():
+            line = line.split('#', 1)[0].strip()
+            if not line.startswith('deb '):
+                continue
+            words = re.sub(r'\[[^]]*\]', '', line).split()
+            if len(words) >= 3:
+                out.append((words[1], [words[2]]))
+    return out
+
+
+def fetch_debian_tarball(state):
+    """Download linux-source-7.3 with apt into a private state dir."""
+    require('apt-get', 'dpkg-deb')
+    uri = apt_archive_uri()
+    apt = os.path.join(state, 'apt')
+    for d in ('lists/partial', 'cache/archives/partial', 'etc/sources.list.d',
+              'etc/preferences.d', 'etc/apt.conf.d'):
+        os.makedirs(os.path.join(apt, d), exist_ok=True)
+    with open(os.path.join(apt, 'etc', 'sources.list'), 'w') as f:
+        f.write(f'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] '
+                f'{uri} {DEBIAN_SUITE} main\n')
+    opts = ['-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
+            '-o', f'Dir::State::status={apt}/status',
+            '-o', f'Dir::Cache={apt}/cache',
+            '-o', f'Dir::Etc::SourceList={apt}/etc/sources.list',
+            '-o', f'Dir::Etc::SourceParts={apt}/etc/sources.list.d',
+            '-o', f'Dir::Etc::Preferences={apt}/etc/preferences',
+            '-o', f'Dir::Etc::PreferencesParts={apt}/etc/preferences.d',
+            '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1']
+    open(os.path.join(apt, 'status'), 'a').close()
+    log(f'fetching {DEBIAN_PACKAGE} from {uri} {DEBIAN_SUITE} (private apt '
+        f'state in {apt})')
+    res = run(['apt-get', *opts, 'update'], check=False, capture=True)
+    if res.returncode != 0:
+        raise HarnessError(f'apt-get update of {uri} {DEBIAN_SUITE} failed; '
+                           f'is the archive reachable? Or set KERNEL_TARBALL.'
+                           f'\n{res.stdout[-2000:]}')
+    dl = os.path.join(state, 'deb')
+    os.makedirs(dl, exist_ok=True)
+    res = run(['apt-get', *opts, 'download', DEBIAN_PACKAGE], cwd=dl,
+              check=False, capture=True)
+    if res.returncode != 0:
+        raise HarnessError(f'apt-get download {DEBIAN_PACKAGE} failed:\n'
+                           f'{res.stdout[-2000:]}')
+    debs = sorted(glob.glob(os.path.join(dl, f'{DEBIAN_PACKAGE}_*.deb')))
+    if not debs:
+        raise HarnessError(f'apt-get download left no {DEBIAN_PACKAGE} .deb in {dl}')
+    unpacked = os.path.join(dl, 'unpacked')
+    shutil.rmtree(unpacked, ignore_errors=True)
+    run(['dpkg-deb', '-x', debs[-1], unpacked])
+    tars = glob.glob(os.path.join(unpacked, 'usr/src/linux-source-*.tar.xz'))
+    if not tars:
+        raise HarnessError(f'{debs[-1]} holds no usr/src/linux-source-*.tar.xz')
+    return tars[0], os.path.basename(debs[-1])
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_sha256(tarball):
+    side = tarball + '.sha256'
+    if not os.path.exists(side):
+        return None
+    with open(side) as f:
+        want = f.read().split()[0]
+    got = sha256_file(tarball)
+    if got != want:
+        raise HarnessError(f'{tarball}: sha256 {got} does not match {side} '
+                           f'({want}); the file is damaged or not the one '
+                           f'expected')
+    return got
+
+
+def git(repo, *args, **kw):
+    return run(['git', '-C', repo, *args], **kw)
+
+
+def git_out(repo, *args):
+    return run(['git', '-C', repo, *args], capture=True, quiet=True).stdout.strip()
+
+
+GIT_ID = ['-c', 'user.name=rethook-series harness',
+          '-c', 'user.email=harness@localhost']
+
+
+def make_base_from_tarball(tarball, repo, origin):
+    """Unpack a linux-source tarball into repo and commit it as the base."""
+    require('git', 'xz')
+    tmp = repo + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    log(f'unpacking {tarball}')
+    run(['tar', '-xJf', tarball, '-C', tmp, '--strip-components=1'])
+    v = check_version(tmp)
+    gi = os.path.join(tmp, '.gitignore')
+    if os.path.exists(gi):
+        with open(gi) as f:
+            text = f.read()
+        with open(gi, 'w') as f:
+            f.write(strip_debian_gitignore(text))
+    run(['git', 'init', '-q', '-b', 'base', tmp])
+    run(['git', '-C', tmp, 'add', '-A', '-f', '.'], quiet=True)
+    tag = f'{BASE_TAG_PREFIX}{v[0]}.{v[1]}.{v[2]}'
+    msg = (f'Linux {v[0]}.{v[1]}.{v[2]} from {origin}\n\n'
+           'Base for the rethook trampoline series. The tarball\'s Debian\n'
+           'packaging block (/* and !/debian/) was dropped from .gitignore,\n'
+           'because it ignores every top-level path.\n')
+    run(['git', *GIT_ID, '-C', tmp, 'commit', '-q', '-m', msg], quiet=True)
+    git(tmp, 'tag', tag)
+    shutil.rmtree(repo, ignore_errors=True)
+    os.rename(tmp, repo)
+    return tag
+
+
+def make_base_from_src(src, repo):
+    """Clone or copy the user's tree; the original is only read."""
+    v = check_version(src)
+    if os.path.isdir(os.path.join(src, '.git')) or os.path.isfile(os.path.join(src, '.git')):
+        if run(['git', '-C', src, 'diff', '--quiet', 'HEAD'], check=False,
+               quiet=True).returncode != 0:
+            log(f'note: {src} has uncommitted changes; only its HEAD is used')
+        head = git_out(src, 'rev-parse', 'HEAD')
+        shutil.rmtree(repo, ignore_errors=True)
+        run(['git', 'clone', '-q', '--shared', '--no-checkout', src, repo])
+        git(repo, 'checkout', '-q', '-B', 'base', head)
+        tag = f'{BASE_TAG_PREFIX}{v[0]}.{v[1]}.{v[2]}-{head[:12]}'
+        git(repo, 'tag', '-f', tag, head, quiet=True)
+        return tag
+    tmp = repo + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    run(['cp', '-a', src, tmp])
+    run(['git', 'init', '-q', '-b', 'base', tmp])
+    run(['git', '-C', tmp, 'add', '-A', '-f', '.'], quiet=True)
+    run(['git', *GIT_ID, '-C', tmp, 'commit', '-q', '-m',
+         f'Linux {v[0]}.{v[1]}.{v[2]} copied from {src}'], quiet=True)
+    tag = f'{BASE_TAG_PREFIX}{v[0]}.{v[1]}.{v[2]}'
+    git(tmp, 'tag', tag)
+    shutil.rmtree(repo, ignore_errors=True)
+    os.rename(tmp, repo)
+    return tag
+
+
+def ensure_base():
+    """Return (repo, tag) of the base tree, creating it if needed."""
+    cache = cache_dir()
+    src = os.environ.get('KERNEL_SRC')
+    tarball = os.environ.get('KERNEL_TARBALL')
+    if src:
+        src = os.path.abspath(src)
+        key = hashlib.sha256(src.encode()).hexdigest()[:8]
+        repo = os.path.join(cache, f'linux-src-{key}')
+        head = None
+        if os.path.isdir(os.path.join(src, '.git')):
+            head = git_out(src, 'rev-parse', 'HEAD')
+        stamp = f'src {src} {head}'
+    elif tarball:
+        tarball = os.path.abspath(tarball)
+        if not os.path.exists(tarball):
+            raise HarnessError(f'KERNEL_TARBALL={tarball} does not exist')
+        repo = os.path.join(cache, 'linux')
+        st = os.stat(tarball)
+        stamp = f'tarball {os.path.basename(tarball)} {st.st_size}'
+    else:
+        repo = os.path.join(cache, 'linux')
+        stamp = None                      # any Debian-made base will do
+    stampf = os.path.join(repo, '.git', 'rth-base')
+    if os.path.exists(stampf):
+        with open(stampf) as f:
+            have = f.read().split('\n')
+        if stamp is None or have[0] == stamp:
+            check_version(repo)
+            return repo, have[1]
+    if src:
+        tag = make_base_from_src(src, repo)
+    else:
+        origin = None
+        if tarball:
+            if verify_sha256(tarball):
+                log(f'{tarball}: sha256 matches its .sha256')
+            origin = os.path.basename(tarball)
+        else:
+            tarball, deb = fetch_debian_tarball(os.path.join(cache, 'state'))
+            origin = deb
+            stamp = f'tarball {deb}'
+        tag = make_base_from_tarball(tarball, repo, f'Debian {origin}')
+    with open(stampf, 'w') as f:
+        f.write(f'{stamp}\n{tag}\n')
+    log(f'base tree: {repo} at tag {tag}')
+    return repo, tag
+
+
+# ----------------------------------------------------------------- series
+
+def read_series(path):
+    """Patch names from a quilt series file (comments and options dropped)."""
+    names = []
+    with open(path) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                names.append(line.split()[0])
+    return names
+
+
+def check_series(repo_dir=REPO):
+    """Problems between series and patches/: missing or unlisted files."""
+    problems = []
+    series = os.path.join(repo_dir, 'series')
+    pdir = os.path.join(repo_dir, 'patches')
+    names = read_series(series) if os.path.exists(series) else []
+    for n in names:
+        if not os.path.isfile(os.path.join(pdir, n)):
+            problems.append(f'series lists {n} but patches/{n} does not exist')
+    if len(set(names)) != len(names):
+        problems.append('series lists a patch twice')
+    for p in sorted(glob.glob(os.path.join(pdir, '*.patch'))):
+        b = os.path.basename(p)
+        if b.startswith('0000-'):
+            continue
+        if b not in names:
+            problems.append(f'patches/{b} is not listed in series')
+    return problems
+
+
+def apply_series(repo, base_tag, upto=None, branch='series'):
+    """git am the series (first `upto` patches) on a fresh branch."""
+    problems = check_series()
+    if problems:
+        raise HarnessError('series and patches/ disagree:\n  ' +
+                           '\n  '.join(problems))
+    names = read_series(os.path.join(REPO, 'series'))
+    if upto is not None:
+        names = names[:upto]
+    if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):
+        git(repo, 'am', '--abort', check=False, quiet=True)
+    git(repo, 'checkout', '-q', '-f', '-B', branch, base_tag)
+    git(repo, 'clean', '-q', '-fdx', quiet=True)
+    for i, n in enumerate(names, 1):
+        p = os.path.join(REPO, 'patches', n)
+        res = run(['git', *GIT_ID, '-C', repo, 'am', '-q', '--keep-cr', p],
+                  check=False, capture=True, quiet=True)
+        if res.returncode != 0:
+            why = run(['git', '-C', repo, 'apply', '--check', '-v', p],
+                      check=False, capture=True, quiet=True).stdout
+            git(repo, 'am', '--abort', check=False, quiet=True)
+            errs = [l for l in why.splitlines() if l.startswith('error') or
+                    'does not apply' in l or 'patch failed' in l]
+            raise HarnessError(f'patch {i}/{len(names)} {n} does not apply on '
+                               f'{base_tag}:\n  ' + '\n  '.join(errs or
+                                                              why.splitlines()[-10:]))
+    log(f'applied {len(names)} patch(es) on {base_tag}: branch {branch} at '
+        f'{git_out(repo, "rev-parse", "--short", "HEAD")}')
+    return names
+
+
+def quilt_check(repo, base_tag, branch='series'):
+    """quilt push -a of the same series must give the git am result."""
+    require('quilt')
+    names = read_series(os.path.join(REPO, 'series'))
+    wt = os.path.join(cache_dir(), 'quilt-check')
+    if not os.path.isdir(os.path.join(wt, '.git')):
+        shutil.rmtree(wt, ignore_errors=True)
+        run(['git', 'clone', '-q', '--shared', '--no-checkout', repo, wt])
+    git(wt, 'fetch', '-q', repo, f'+refs/tags/{base_tag}:refs/tags/{base_tag}',
+        quiet=True)
+    git(wt, 'checkout', '-q', '-f', '--detach', base_tag, quiet=True)
+    git(wt, 'clean', '-q', '-fdx', quiet=True)
+    if not names:
+        return True
+    shutil.rmtree(os.path.join(wt, '.pc'), ignore_errors=True)
+    os.symlink(os.path.join(REPO, 'patches'), os.path.join(wt, 'patches'))
+    env = dict(os.environ, QUILT_PATCHES='patches',
+               QUILT_SERIES=os.path.join(REPO, 'series'), QUILT_PC='.pc')
+    res = run(['quilt', 'push', '-a', '-q'], cwd=wt, env=env, check=False,
+              capture=True, quiet=True)
+    os.unlink(os.path.join(wt, 'patches'))
+    shutil.rmtree(os.path.join(wt, '.pc'), ignore_errors=True)
+    if res.returncode != 0:
+        raise HarnessError('quilt push -a failed:\n' + res.stdout[-3000:])
+    git(wt, 'add', '-A', '-f', '.', quiet=True)
+    git(wt, 'fetch', '-q', repo, f'+refs/heads/{branch}:refs/rth/{branch}',
+        quiet=True)
+    diff = run(['git', '-C', wt, 'diff', '--cached', '--stat',
+                f'refs/rth/{branch}'], capture=True, quiet=True).stdout
+    if diff.strip():
+        raise HarnessError('quilt push -a and git am give different trees:\n'
+                           + diff[-3000:])
+    log(f'quilt push -a applies the same {len(names)} patch(es)')
+    return True
+
+
+# ---------------------------------------------------------------- targets
+
+@dataclasses.dataclass
+class Target:
+    name: str
+    arch: str
+    fragments: list
+    suites: list
+
+    @property
+    def cross(self):
+        return 'aarch64-linux-gnu-' if self.arch == 'arm64' else ''
+
+    @property
+    def image(self):
+        return {'x86_64': 'arch/x86/boot/bzImage',
+                'i386': 'arch/x86/boot/bzImage',
+                'arm64': 'arch/arm64/boot/Image'}[self.arch]
+
+
+def parse_targets(text):
+    """ci/targets: 'name arch suites=a,b fragment...' per line."""
+    targets = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split('#', 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        if len(words) < 3 or not words[2].startswith('suites='):
+            raise HarnessError(f'ci/targets:{lineno}: expected "name arch '
+                               f'suites=a,b fragment..."')
+        name, arch = words[0], words[1]
+        if arch not in ('x86_64', 'i386', 'arm64'):
+            raise HarnessError(f'ci/targets:{lineno}: unknown arch {arch}')
+        suites = [s for s in words[2][len('suites='):].split(',') if s]
+        targets[name] = Target(name, arch, words[3:], suites)
+    return targets
+
+
+def load_targets():
+    with open(TARGETS_FILE) as f:
+        return parse_targets(f.read())
+
+
+def parse_fragment(text):
+    """{CONFIG_X: value} for each 'CONFIG_X=v' or '# CONFIG_X is not set'."""
+    want = {}
+    for line in text.splitlines():
+        line = line.strip()
+        m = re.fullmatch(r'(CONFIG_\w+)=(.*)', line)
+        if m:
+            want[m.group(1)] = m.group(2)
+            continue
+        m = re.fullmatch(r'# (CONFIG_\w+) is not set', line)
+        if m:
+            want[m.group(1)] = 'n'
+    return want
+
+
+def dropped_options(fragment_values, config_text):
+    """Options a fragment set that did not survive into .config."""
+    have = parse_fragment(config_text)
+    out = []
+    for sym, val in fragment_values.items():
+        got = have.get(sym, 'n')
+        if got != val:
+            out.append((sym, val, got))
+    return out
+
+
+def make_cmd(src, build, target, *goals):
+    cc = f'{target.cross}gcc'
+    cmd = ['make', '-C', src, f'O={build}', f'ARCH={target.arch}',
+           f'-j{os.cpu_count() or 2}']
+    if target.cross:
+        cmd.append(f'CROSS_COMPILE={target.cross}')
+    if shutil.which('ccache') and not os.environ.get('RTH_NO_CCACHE'):
+        cmd += [f'CC=ccache {cc}', 'HOSTCC=ccache gcc']
+    extra = os.environ.get('RTH_MAKE_FLAGS')
+    if extra:
+        cmd += shlex.split(extra)
+    return cmd + list(goals)
+
+
+def configure(src, build, target):
+    """tinyconfig + fragments; fail if any fragment option was dropped."""
+    os.makedirs(build, exist_ok=True)
+    cfg = os.path.join(build, '.config')
+    old = None
+    if os.path.exists(cfg):
+        with open(cfg) as f:
+            old = f.read()
+        old_times = os.stat(cfg)
+    frags = []
+    for fr in target.fragments:
+        p = os.path.join(FRAGMENTS, fr + '.config')
+        if not os.path.exists(p):
+            raise HarnessError(f'target {target.name}: no fragment {p}')
+        frags.append(p)
+    run(make_cmd(src, build, target, 'tinyconfig'), capture=True)
+    env = dict(os.environ, ARCH=target.arch, CROSS_COMPILE=target.cross)
+    run([os.path.join(src, 'scripts/kconfig/merge_config.sh'), '-m', '-O',
+         build, cfg, *frags], env=env, capture=True, cwd=src)
+    run(make_cmd(src, build, target, 'olddefconfig'), capture=True)
+    want = {}
+    for p in frags:
+        with open(p) as f:
+            want.update(parse_fragment(f.read()))
+    with open(cfg) as f:
+        new = f.read()
+    lost = dropped_options(want, new)
+    if lost:
+        raise HarnessError(
+            f'target {target.name}: fragment option(s) did not survive into '
+            f'{cfg} (a dependency is missing or the option does not exist on '
+            f'{target.arch}):\n  ' +
+            '\n  '.join(f'{s}={v} wanted, .config has {g}' for s, v, g in lost))
+    if old == new:
+        os.utime(cfg, ns=(old_times.st_atime_ns, old_times.st_mtime_ns))
+    return cfg
+
+
+def build(src, target, build_dir=None):
+    require('make', 'gcc', 'flex', 'bison', 'bc', 'perl')
+    if target.cross:
+        require(target.cross + 'gcc')
+    b = build_dir or os.path.join(build_root(), target.name)
+    configure(src, b, target)
+    goal = 'bzImage' if target.arch in ('x86_64', 'i386') else 'Image'
+    t0 = time.time()
+    logf = os.path.join(b, 'build.log')
+    log(f'building {target.name} ({target.arch}) in {b}; log {logf}')
+    with open(logf, 'w') as lf:
+        res = subprocess.run(make_cmd(src, b, target, goal), stdout=lf,
+                             stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        with open(logf) as lf:
+            tail = lf.read().splitlines()[-40:]
+        errs = [l for l in tail if 'error' in l.lower() or 'warning' in l.lower()]
+        raise HarnessError(f'build of {target.name} failed; see {logf}:\n  ' +
+                           '\n  '.join(errs[-20:] or tail[-20:]))
+    log(f'built {target.name} in {time.time() - t0:.0f} s')
+    return os.path.join(b, target.image)
+
+
+# ------------------------------------------------------------------ qemu
+
+def qemu_cmd(target, image, append=''):
+    cmdline = 'panic=-1 kunit_shutdown=reboot ' + append
+    if target.arch == 'arm64':
+        cpu = os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
+        return ['qemu-system-aarch64', '-M', 'virt', '-cpu', cpu, '-m', '512',
+                '-nodefaults', '-display', 'none', '-serial', 'stdio',
+                '-no-reboot', '-kernel', image,
+                '-append', 'console=ttyAMA0 ' + cmdline]
+    q = 'qemu-system-x86_64' if target.arch == 'x86_64' else 'qemu-system-i386'
+    cpu = os.environ.get('RTH_QEMU_CPU',
+                         'qemu64' if target.arch == 'x86_64' else 'qemu32')
+    return [q, '-cpu', cpu, '-m', '512', '-nodefaults', '-display', 'none',
+            '-serial', 'stdio', '-no-reboot', '-kernel', image,
+            '-append', 'console=ttyS0 ' + cmdline]
+
+
+def boot(target, image, logf, timeout=300, extra_append=''):
+    """Boot once; return the console text. Raises on timeout."""
+    cmd = qemu_cmd(target, image, extra_append)
+    require(cmd[0])
+    log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
+    t0 = time.time()
+    with open(logf, 'w') as lf:
+        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            with open(logf, errors='replace') as f:
+                last = f.read().splitlines()[-50:]
+            raise HarnessError(f'{target.name}: QEMU did not finish in '
+                               f'{timeout} s (hang?); last console lines '
+                               f'({logf}):\n' + '\n'.join(last))
+    with open(logf, errors='replace') as f:
+        text = f.read()
+    log(f'{target.name}: QEMU exited {p.returncode} after '
+        f'{time.time() - t0:.1f} s')
+    return text
+
+
+# ------------------------------------------------------------------ KTAP
+
+TS_RE = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+RESULT_RE = re.compile(r'^(ok|not ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
+SUBTEST_RE = re.compile(r'^# Subtest: (\S+)')
+SPLAT_RE = re.compile(
+    r'(BUG: |WARNING: |Oops|Kernel panic|general protection fault|'
+    r'Unable to handle kernel|Internal error: |UBSAN: |KASAN: |'
+    r'possible circular locking|possible recursive locking|'
+    r'inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|'
+    r'rcu: INFO: rcu_.* stall|stack-protector|'
+    r'unwind: |WARNING: stack recursion|objtool)')
+
+
+def strip_console(line):
+    return TS_RE.sub('', line.rstrip('\r\n'))
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    status: str          # pass, fail, skip
+    detail: str = ''
+
+
+@dataclasses.dataclass
+class Suite:
+    name: str
+    status: str = 'missing'
+    cases: list = dataclasses.field(default_factory=list)
+    log: list = dataclasses.field(default_factory=list)
+
+    def count(self, status):
+        return sum(1 for c in self.cases if c.status == status)
+
+
+def parse_ktap(text):
+    """Suites and their cases from a console log holding KTAP.
+
+    Returns ({suite: Suite}, [splat lines]). Results are read by indentation:
+    a line 'ok N name' at the suite's case level is a case; nested results
+    (parameterised subtests) fold into their case; the unindented result
+    closes the suite.
+    """
+    suites = {}
+    splats = []
+    cur = None
+    case_indent = None
+    for raw in text.splitlines():
+        line = strip_console(raw)
+        if SPLAT_RE.search(line):
+            splats.append(line)
+        body = line.lstrip(' ')
+        indent = len(line) - len(body)
+        m = SUBTEST_RE.match(body)
+        if m and (cur is None or indent == 4 and case_indent is None
+                  or cur is not None and indent < (case_indent or 0)):
+            if indent <= 4:
+                cur = Suite(m.group(1))
+                suites[cur.name] = cur
+                case_indent = indent
+                continue
+        if cur is None:
+            continue
+        cur.log.append(line)
+        m = RESULT_RE.match(body)
+        if not m:
+            continue
+        ok, _, name, directive = m.groups()
+        name = (name or '').strip()
+        status = 'pass' if ok == 'ok' else 'fail'
+        if directive and directive.upper().startswith('SKIP'):
+            status = 'skip'
+        if indent == case_indent:
+            cur.cases.append(Case(name, status, directive or ''))
+        elif indent < case_indent and name == cur.name:
+            cur.status = status
+            cur = None
+            case_indent = None
+    return suites, splats
+
+
+def judge(target, text):
+    """Per suite results; a list of failures (empty when all is well)."""
+    suites, splats = parse_ktap(text)
+    failures = []
+    for s in target.suites:
+        if s not in suites:
+            failures.append(f'suite {s} missing from the console output')
+            continue
+        st = suites[s]
+        if st.status == 'missing':
+            failures.append(f'suite {s} did not finish')
+        for c in st.cases:
+            if c.status == 'fail':
+                failures.append(f'{s}.{c.name} failed')
+        if not st.cases:
+            failures.append(f'suite {s} ran no case')
+    for line in splats:
+        failures.append(f'console: {line}')
+    return suites, failures
+
+
+def failing_case_log(suite, case):
+    """The diagnostic lines KUnit printed before a case's result."""
+    out = []
+    for line in suite.log:
+        out.append(line)
+        if RESULT_RE.match(line.strip()) and case in line:
+            break
+        if RESULT_RE.match(line.strip()):
+            out = []
+    return out
+
+
+# ----------------------------------------------------------------- jobs
+
+def test_target(src, target, results, timeout):
+    """Build, boot and judge one target; record into results."""
+    t0 = time.time()
+    image = build(src, target)
+    logf = os.path.join(build_root(), target.name, 'console.log')
+    text = boot(target, image, logf, timeout=timeout)
+    suites, failures = judge(target, text)
+    entry = {'target': target.name, 'arch': target.arch,
+             'seconds': round(time.time() - t0), 'console': logf,
+             'suites': {}, 'failures': failures}
+    for name in target.suites:
+        s = suites.get(name)
+        entry['suites'][name] = {
+            'status': s.status if s else 'missing',
+            'passed': s.count('pass') if s else 0,
+            'failed': s.count('fail') if s else 0,
+            'skipped': s.count('skip') if s else 0,
+            'cases': [dataclasses.asdict(c) for c in s.cases] if s else []}
+    results.append(entry)
+    if failures:
+        lines = text.splitlines()
+        log(f'{target.name}: FAILED')
+        for f in failures:
+            print(f'  - {f}')
+            m = re.match(r'(\S+)\.(\S+) failed', f)
+            if m and m.group(1) in suites:
+                for l in failing_case_log(suites[m.group(1)], m.group(2))[-15:]:
+                    print(f'      {l}')
+        print('  last console lines:')
+        for l in lines[-50:]:
+            print('    ' + l)
+    else:
+        log(f'{target.name}: ' + ', '.join(
+            f'{n} {v["passed"]} passed/{v["failed"]} failed/{v["skipped"]} skipped'
+            for n, v in entry['suites'].items()))
+    return not failures
+
+
+def print_table(results):
+    print()
+    print(f'{"target":<16} {"suite":<14} {"passed":>6} {"failed":>6} '
+          f'{"skipped":>7}  status')
+    for e in results:
+        for name, s in e['suites'].items():
+            st = 'ok' if not s['failed'] and s['status'] == 'pass' else 'FAIL'
+            print(f'{e["target"]:<16} {name:<14} {s["passed"]:>6} '
+                  f'{s["failed"]:>6} {s["skipped"]:>7}  {st}')
+        extra = [f for f in e['failures'] if f.startswith('console:') or
+                 'missing' in f or 'did not' in f]
+        for f in extra:
+            print(f'{e["target"]:<16} {"":<14} {f}')
+    print()
+
+
+def select_targets(names):
+    targets = load_targets()
+    unknown = [n for n in names if n not in targets]
+    if unknown:
+        raise HarnessError(f'unknown target(s) {", ".join(unknown)}; known: '
+                           f'{", ".join(targets)}')
+    return [targets[n] for n in names]
+
+
+def run_targets(src, targets, timeout, results_file, meta):
+    results = []
+    ok = True
+    for t in targets:
+        try:
+            ok &= test_target(src, t, results, timeout)
+        except HarnessError as e:
+            ok = False
+            log(f'{t.name}: ERROR: {e}')
+            results.append({'target': t.name, 'arch': t.arch, 'suites': {},
+                            'failures': [f'error: {str(e).splitlines()[0]}']})
+    print_table(results)
+    with open(results_file, 'w') as f:
+        json.dump(dict(meta, results=results), f, indent=1)
+    log(f'results written to {results_file}')
+    passed = sum(s['passed'] for e in results for s in e['suites'].values())
+    failed = sum(s['failed'] for e in results for s in e['suites'].values())
+    failed += sum(1 for e in results for f in e['failures']
+                  if not re.match(r'\S+\.\S+ failed', f))
+    print(f'kunit: {passed} passed, {failed} failed')
+    return 0 if ok else 1
+
+
+def cmd_tree(args):
+    """Build, boot and judge targets from any kernel tree, as it is."""
+    src = os.path.abspath(args.src)
+    check_version(src)
+    out = args.results or os.path.join(build_root(), 'tree-results.json')
+    return run_targets(src, select_targets(args.targets), args.timeout, out,
+                       {'src': src})
+
+
+def cmd_kunit(args):
+    targets = load_targets()
+    names = args.targets or ['x86_64', 'x86_64-fp', 'i386', 'arm64']
+    unknown = [n for n in names if n not in targets]
+    if unknown:
+        raise HarnessError(f'unknown target(s) {", ".join(unknown)}; known: '
+                           f'{", ".join(targets)}')
+    repo, tag = ensure_base()
+    if args.base_only:
+        git(repo, 'checkout', '-q', '-f', '-B', 'series', tag)
+        names_applied = []
+    else:
+        names_applied = apply_series(repo, tag)
+        if not args.no_quilt:
+            quilt_check(repo, tag)
+    out = args.results or os.path.join(cache_dir(), 'kunit-results.json')
+    return run_targets(repo, [targets[n] for n in names], args.timeout, out,
+                       {'base': tag, 'patches': names_applied})
+
+
+def cmd_base(args):
+    repo, tag = ensure_base()
+    print(f'{repo} {tag}')
+    return 0
+
+
+def cmd_apply(args):
+    repo, tag = ensure_base()
+    apply_series(repo, tag, upto=args.upto)
+    if not args.no_quilt:
+        quilt_check(repo, tag)
+    print(repo)
+    return 0
+
+
+def cmd_build(args):
+    targets = load_targets()
+    repo = args.src or ensure_base()[0]
+    for n in args.targets:
+        if n not in targets:
+            raise HarnessError(f'unknown target {n}; known: {", ".join(targets)}')
+        print(build(repo, targets[n]))
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog='rth', description=__doc__.split('\n')[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('base', help='fetch/unpack the base tree, print it')
+    p.set_defaults(fn=cmd_base)
+    p = sub.add_parser('apply', help='git am the series on the base (and quilt check)')
+    p.add_argument('--upto', type=int, help='apply only the first N patches')
+    p.add_argument('--no-quilt', action='store_true')
+    p.set_defaults(fn=cmd_apply)
+    p = sub.add_parser('build', help='configure and build targets')
+    p.add_argument('targets', nargs='+')
+    p.add_argument('--src', help='kernel tree to build (default: the cache\'s)')
+    p.set_defaults(fn=cmd_build)
+    p = sub.add_parser('kunit', help='apply, build, boot and judge KUnit')
+    p.add_argument('targets', nargs='*', help='targets from ci/targets')
+    p.add_argument('--base-only', action='store_true',
+                   help='test the unpatched base')
+    p.add_argument('--no-quilt', action='store_true')
+    p.add_argument('--timeout', type=int,
+                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
+    p.add_argument('--results', help='JSON results file')
+    p.set_defaults(fn=cmd_kunit)
+    p = sub.add_parser('tree', help='build, boot and judge targets of a given '
+                       'tree (no series applied; for developing patches)')
+    p.add_argument('targets', nargs='+')
+    p.add_argument('--src', required=True)
+    p.add_argument('--timeout', type=int,
+                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
+    p.add_argument('--results', help='JSON results file')
+    p.set_defaults(fn=cmd_tree)
+    args = ap.parse_args(argv)
+    try:
+        return args.fn(args)
+    except HarnessError as e:
+        print(f'rth: error: {e}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())
