@@ -419,13 +419,13 @@ def check_series(repo_dir=REPO):
     return problems
 
 
-def apply_series(repo, base_tag, upto=None, branch='series'):
+def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO):
     """git am the series (first `upto` patches) on a fresh branch."""
-    problems = check_series()
+    problems = check_series(repo_dir)
     if problems:
         raise HarnessError('series and patches/ disagree:\n  ' +
                            '\n  '.join(problems))
-    names = read_series(os.path.join(REPO, 'series'))
+    names = read_series(os.path.join(repo_dir, 'series'))
     if upto is not None:
         names = names[:upto]
     if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):
@@ -433,7 +433,7 @@ def apply_series(repo, base_tag, upto=None, branch='series'):
     git(repo, 'checkout', '-q', '-f', '-B', branch, base_tag)
     git(repo, 'clean', '-q', '-fdx', quiet=True)
     for i, n in enumerate(names, 1):
-        p = os.path.join(REPO, 'patches', n)
+        p = os.path.join(repo_dir, 'patches', n)
         res = run(['git', *GIT_ID, '-C', repo, 'am', '-q', '--keep-cr', p],
                   check=False, capture=True, quiet=True)
         if res.returncode != 0:

@@ -1,0 +1,284 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Fast tests of the harness's own logic: no kernel build, no QEMU."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from unittest import mock
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, 'scripts'))
+
+import rth  # noqa: E402
+
+CONSOLE = textwrap.dedent("""\
+    [    0.000000] Linux version 7.3.4 (gcc 12.2.0)
+    [    1.100000] KTAP version 1
+    [    1.100001] 1..3
+    [    1.100002]     KTAP version 1
+    [    1.100003]     # Subtest: kprobes_test
+    [    1.100004]     # module: test_kprobes
+    [    1.100005]     1..3
+    [    1.200000]     ok 1 test_kprobe
+    [    1.200001]     ok 2 test_kretprobe
+    [    1.200002]     ok 3 test_stacktrace_on_kretprobe # SKIP not supported
+    [    1.200003] # kprobes_test: pass:2 fail:0 skip:1 total:3
+    [    1.200004] ok 1 kprobes_test
+    [    1.300000]     KTAP version 1
+    [    1.300001]     # Subtest: fprobe_test
+    [    1.300002]     1..2
+    [    1.300003]     # test_fprobe: EXPECTATION FAILED at lib/tests/test_fprobe.c:99
+    [    1.300004]     Expected 2 == entry_val, but
+    [    1.300005]     not ok 1 test_fprobe
+    [    1.300006]         KTAP version 1
+    [    1.300007]         # Subtest: test_param
+    [    1.300008]         ok 1 param-0
+    [    1.300009]         not ok 2 param-1
+    [    1.300010]     not ok 2 test_param
+    [    1.300011] not ok 2 fprobe_test
+    [    1.400000]     KTAP version 1
+    [    1.400001]     # Subtest: other_suite
+    [    1.400002]     1..1
+    [    1.400003]     ok 1 other_case
+    [    1.400004] ok 3 other_suite
+    """)
+
+
+class KtapTest(unittest.TestCase):
+    def test_cases_and_suites(self):
+        suites, splats = rth.parse_ktap(CONSOLE)
+        self.assertEqual(sorted(suites), ['fprobe_test', 'kprobes_test',
+                                          'other_suite'])
+        kp = suites['kprobes_test']
+        self.assertEqual(kp.status, 'pass')
+        self.assertEqual([c.status for c in kp.cases], ['pass', 'pass', 'skip'])
+        fp = suites['fprobe_test']
+        self.assertEqual(fp.status, 'fail')
+        # the parameterised subtests fold into their case
+        self.assertEqual([(c.name, c.status) for c in fp.cases],
+                         [('test_fprobe', 'fail'), ('test_param', 'fail')])
+        self.assertEqual(splats, [])
+
+    def test_judge_names_failures_and_missing(self):
+        t = rth.Target('x', 'x86_64', [], ['kprobes_test', 'fprobe_test',
+                                            'rethook_test'])
+        _, failures = rth.judge(t, CONSOLE)
+        self.assertIn('fprobe_test.test_fprobe failed', failures)
+        self.assertIn('fprobe_test.test_param failed', failures)
+        self.assertIn('suite rethook_test missing from the console output',
+                      failures)
+        self.assertFalse(any('kprobes_test' in f for f in failures))
+
+    def test_failing_case_log_shows_expectation(self):
+        suites, _ = rth.parse_ktap(CONSOLE)
+        lines = rth.failing_case_log(suites['fprobe_test'], 'test_fprobe')
+        self.assertTrue(any('EXPECTATION FAILED' in l for l in lines))
+
+    def test_unfinished_suite(self):
+        text = CONSOLE.split('[    1.300011]')[0]
+        t = rth.Target('x', 'x86_64', [], ['fprobe_test'])
+        _, failures = rth.judge(t, text)
+        self.assertIn('suite fprobe_test did not finish', failures)
+
+    def test_splats_fail_the_run(self):
+        for splat in ('WARNING: CPU: 0 PID: 1 at kernel/kprobes.c:10 foo+0x1/0x2',
+                      'BUG: kernel NULL pointer dereference, address: 0',
+                      'Unable to handle kernel paging request at virtual address 0',
+                      'WARNING: possible circular locking dependency detected',
+                      'Kernel panic - not syncing: Fatal exception'):
+            text = CONSOLE + f'[    2.000000] {splat}\n'
+            t = rth.Target('x', 'x86_64', [], ['kprobes_test'])
+            _, failures = rth.judge(t, text)
+            self.assertEqual(failures, [f'console: {splat}'], splat)
+
+    def test_suite_with_no_case(self):
+        text = ('KTAP version 1\n1..1\n    # Subtest: kprobes_test\n    1..0\n'
+                'ok 1 kprobes_test\n')
+        t = rth.Target('x', 'x86_64', [], ['kprobes_test'])
+        _, failures = rth.judge(t, text)
+        self.assertEqual(failures, ['suite kprobes_test ran no case'])
+
+
+class FragmentTest(unittest.TestCase):
+    def test_parse_and_dropped(self):
+        frag = rth.parse_fragment('# comment\nCONFIG_A=y\n# CONFIG_B is not set\n'
+                                  'CONFIG_C="x"\nCONFIG_D=y\n')
+        self.assertEqual(frag, {'CONFIG_A': 'y', 'CONFIG_B': 'n',
+                                'CONFIG_C': '"x"', 'CONFIG_D': 'y'})
+        config = 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C="x"\n# CONFIG_D is not set\n'
+        self.assertEqual(rth.dropped_options(frag, config),
+                         [('CONFIG_B', 'n', 'y'), ('CONFIG_D', 'y', 'n')])
+
+    def test_absent_symbol_counts_as_dropped(self):
+        self.assertEqual(rth.dropped_options({'CONFIG_X': 'y'}, ''),
+                         [('CONFIG_X', 'y', 'n')])
+        self.assertEqual(rth.dropped_options({'CONFIG_X': 'n'}, ''), [])
+
+    def test_repo_targets_and_fragments_exist(self):
+        targets = rth.load_targets()
+        for name in ('x86_64', 'x86_64-fp', 'i386', 'arm64'):
+            self.assertIn(name, targets)
+        for t in targets.values():
+            self.assertIn('kprobes_test', t.suites)
+            for fr in t.fragments:
+                self.assertTrue(os.path.exists(os.path.join(
+                    rth.FRAGMENTS, fr + '.config')), fr)
+        # i386 has no fprobe (no DYNAMIC_FTRACE_WITH_ARGS on 32-bit)
+        self.assertNotIn('fprobe', targets['i386'].fragments)
+        self.assertNotIn('fprobe_test', targets['i386'].suites)
+
+    def test_targets_errors(self):
+        with self.assertRaisesRegex(rth.HarnessError, 'unknown arch'):
+            rth.parse_targets('t sparc suites=a common\n')
+        with self.assertRaisesRegex(rth.HarnessError, 'expected'):
+            rth.parse_targets('t x86_64 common\n')
+
+
+class BaseTreeTest(unittest.TestCase):
+    def write_makefile(self, d, v, p, s):
+        with open(os.path.join(d, 'Makefile'), 'w') as f:
+            f.write(f'# SPDX\nVERSION = {v}\nPATCHLEVEL = {p}\nSUBLEVEL = {s}\n'
+                    'EXTRAVERSION =\n')
+
+    def test_version_ok_and_wrong(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.write_makefile(d, 7, 3, 4)
+            self.assertEqual(rth.check_version(d), (7, 3, 4))
+            self.write_makefile(d, 6, 12, 0)
+            with self.assertRaises(rth.HarnessError) as cm:
+                rth.check_version(d)
+            self.assertIn('is Linux 6.12.0', str(cm.exception))
+            self.assertIn('against 7.3', str(cm.exception))
+
+    def test_not_a_tree(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(rth.HarnessError, 'not a kernel tree'):
+                rth.check_version(d)
+
+    def test_debian_gitignore_block_dropped(self):
+        text = ('*.o\n!kernel/time/timeconst.bc\n\n#\n# Debian packaging: ignore\n'
+                '# everything at the top level\n#\n/*\n!/debian/\n')
+        out = rth.strip_debian_gitignore(text)
+        self.assertEqual(out, '*.o\n!kernel/time/timeconst.bc\n')
+        self.assertEqual(rth.strip_debian_gitignore('*.o\n'), '*.o\n')
+
+    def test_apt_sources(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'sources.list.d'))
+            with open(os.path.join(d, 'sources.list.d', 'debian.sources'), 'w') as f:
+                f.write('Types: deb\nURIs: http://mirror.example/debian-security\n'
+                        'Suites: bookworm-security\nComponents: main\n\n'
+                        'Types: deb\nURIs: http://mirror.example/debian/\n'
+                        'Suites: bookworm bookworm-updates\nComponents: main\n')
+            self.assertEqual(rth.apt_archive_uri((d,)),
+                             'http://mirror.example/debian')
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'sources.list'), 'w') as f:
+                f.write('# deb http://old.example/debian bookworm main\n'
+                        'deb [arch=amd64] http://one.example/debian trixie main\n')
+            self.assertEqual(rth.apt_archive_uri((d,)),
+                             'http://one.example/debian')
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(rth.HarnessError, 'KERNEL_TARBALL'):
+                rth.apt_archive_uri((d,))
+
+    def test_sha256_mismatch(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, 't.tar.xz')
+            with open(p, 'w') as f:
+                f.write('x')
+            with open(p + '.sha256', 'w') as f:
+                f.write('0' * 64 + '  t.tar.xz\n')
+            with self.assertRaisesRegex(rth.HarnessError, 'does not match'):
+                rth.verify_sha256(p)
+
+    def test_missing_tool_names_package(self):
+        with mock.patch('shutil.which', return_value=None):
+            with self.assertRaisesRegex(rth.HarnessError,
+                                        'apt-get install gcc-aarch64-linux-gnu'):
+                rth.require('aarch64-linux-gnu-gcc')
+
+
+class SeriesTest(unittest.TestCase):
+    def test_repo_series_consistent(self):
+        self.assertEqual(rth.check_series(), [])
+
+    def test_series_mismatch(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'patches'))
+            for n in ('0000-cover-letter.patch', '0001-a.patch', '0003-c.patch'):
+                open(os.path.join(d, 'patches', n), 'w').close()
+            with open(os.path.join(d, 'series'), 'w') as f:
+                f.write('# comment\n0001-a.patch -p1\n0002-b.patch\n')
+            self.assertEqual(rth.check_series(d), [
+                'series lists 0002-b.patch but patches/0002-b.patch does not exist',
+                'patches/0003-c.patch is not listed in series'])
+
+    def test_patch_that_does_not_apply_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            g = ['git', '-C', kern] + rth.GIT_ID
+            subprocess.run(['git', 'init', '-q', kern], check=True)
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            repo = os.path.join(d, 'r')
+            os.makedirs(os.path.join(repo, 'patches'))
+            good = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
+                    'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
+                    'Subject: [PATCH] {s}\n\n{s}\n---\n'
+                    ' f.c | 2 +-\n\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n'
+                    '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
+            with open(os.path.join(repo, 'patches', '0001-one.patch'), 'w') as f:
+                f.write(good.format(s='one', old='int a;', new='int b;'))
+            with open(os.path.join(repo, 'patches', '0002-two.patch'), 'w') as f:
+                f.write(good.format(s='two', old='int zzz;', new='int c;'))
+            with open(os.path.join(repo, 'series'), 'w') as f:
+                f.write('0001-one.patch\n0002-two.patch\n')
+            self.assertEqual(rth.apply_series(kern, 'b', upto=1, repo_dir=repo),
+                             ['0001-one.patch'])
+            with self.assertRaises(rth.HarnessError) as cm:
+                rth.apply_series(kern, 'b', repo_dir=repo)
+            self.assertIn('patch 2/2 0002-two.patch does not apply', str(cm.exception))
+            self.assertIn('f.c', str(cm.exception))
+            # git am was aborted: the tree is usable again
+            self.assertFalse(os.path.isdir(os.path.join(kern, '.git', 'rebase-apply')))
+
+
+class BootTest(unittest.TestCase):
+    def test_hang_reports_timeout_and_last_lines(self):
+        t = rth.Target('x86_64', 'x86_64', [], ['kprobes_test'])
+        fake = [sys.executable, '-c',
+                'import sys,time\nfor i in range(80): print("line", i)\n'
+                'sys.stdout.flush(); time.sleep(30)']
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(rth, 'qemu_cmd', return_value=fake):
+            with self.assertRaises(rth.HarnessError) as cm:
+                rth.boot(t, 'img', os.path.join(d, 'console.log'), timeout=2)
+        msg = str(cm.exception)
+        self.assertIn('did not finish in 2 s', msg)
+        self.assertIn('line 79', msg)
+        self.assertIn('line 30', msg)
+        self.assertNotIn('line 29\n', msg)
+
+    def test_qemu_command_per_arch(self):
+        for arch, exe, console in (('x86_64', 'qemu-system-x86_64', 'ttyS0'),
+                                   ('i386', 'qemu-system-i386', 'ttyS0'),
+                                   ('arm64', 'qemu-system-aarch64', 'ttyAMA0')):
+            cmd = rth.qemu_cmd(rth.Target(arch, arch, [], []), 'img')
+            self.assertEqual(cmd[0], exe)
+            self.assertIn('-no-reboot', cmd)
+            app = cmd[cmd.index('-append') + 1]
+            self.assertIn(f'console={console}', app)
+            self.assertIn('kunit_shutdown=reboot', app)
+
+
+if __name__ == '__main__':
+    unittest.main()
