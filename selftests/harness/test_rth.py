@@ -282,3 +282,47 @@ class BootTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class ExportTest(unittest.TestCase):
+    def test_render_cover(self):
+        self.assertEqual(rth.render_cover('a\n@T@\nb\n', {'T': 'x | y\n'}),
+                         'a\nx | y\nb\n')
+        with self.assertRaisesRegex(rth.HarnessError, '@MISSING@'):
+            rth.render_cover('@MISSING@', {})
+
+    def test_export_then_check_is_exact(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            g = ['git', '-C', kern] + rth.GIT_ID
+            subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            for i in range(2):
+                with open(os.path.join(kern, 'f.c'), 'a') as f:
+                    f.write(f'int x{i};\n')
+                subprocess.run(g + ['commit', '-qam', f'lib: add x{i}\n\nWhy.'],
+                               check=True)
+            repo = os.path.join(d, 'r')
+            os.makedirs(os.path.join(repo, 'ci'))
+            with mock.patch.object(rth, 'COVER_TEMPLATE',
+                                   os.path.join(repo, 'ci', 'c.txt')):
+                with open(rth.COVER_TEMPLATE, 'w') as f:
+                    f.write('lib: two ints\n\nBody.\n')
+                names = rth.export_series(kern, 'b', 'main', repo_dir=repo)
+                self.assertEqual(names, ['0001-lib-add-x0.patch',
+                                         '0002-lib-add-x1.patch'])
+                self.assertEqual(rth.read_series(os.path.join(repo, 'series')),
+                                 names)
+                self.assertEqual(rth.check_export(kern, 'b', repo_dir=repo), [])
+                # a hand edit of a patch is caught
+                p = os.path.join(repo, 'patches', names[0])
+                with open(p, 'a') as f:
+                    f.write('\n')
+                diffs = rth.check_export(kern, 'b', repo_dir=repo)
+                self.assertEqual(len(diffs), 1)
+                self.assertIn(names[0], diffs[0])
