@@ -598,6 +598,7 @@ class Target:
     arch: str
     fragments: list
     suites: list
+    smp: int = 1
 
     @property
     def cross(self):
@@ -611,7 +612,7 @@ class Target:
 
 
 def parse_targets(text):
-    """ci/targets: 'name arch suites=a,b fragment...' per line."""
+    """ci/targets: 'name arch suites=a,b [smp=N] fragment...' per line."""
     targets = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split('#', 1)[0].strip()
@@ -625,7 +626,14 @@ def parse_targets(text):
         if arch not in ('x86_64', 'i386', 'arm64'):
             raise HarnessError(f'ci/targets:{lineno}: unknown arch {arch}')
         suites = [s for s in words[2][len('suites='):].split(',') if s]
-        targets[name] = Target(name, arch, words[3:], suites)
+        smp = 1
+        rest = words[3:]
+        if rest and rest[0].startswith('smp='):
+            if not rest[0][4:].isdigit() or int(rest[0][4:]) < 1:
+                raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]}')
+            smp = int(rest[0][4:])
+            rest = rest[1:]
+        targets[name] = Target(name, arch, rest, suites, smp)
     return targets
 
 
@@ -741,14 +749,16 @@ def qemu_cmd(target, image, append=''):
     cmdline = 'panic=-1 kunit_shutdown=reboot ' + append
     if target.arch == 'arm64':
         cpu = os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
-        return ['qemu-system-aarch64', '-M', 'virt', '-cpu', cpu, '-m', '512',
+        return ['qemu-system-aarch64', '-M', 'virt', '-cpu', cpu, '-m', '1024',
+                '-smp', str(target.smp),
                 '-nodefaults', '-display', 'none', '-serial', 'stdio',
                 '-no-reboot', '-kernel', image,
                 '-append', 'console=ttyAMA0 ' + cmdline]
     q = 'qemu-system-x86_64' if target.arch == 'x86_64' else 'qemu-system-i386'
     cpu = os.environ.get('RTH_QEMU_CPU',
                          'qemu64' if target.arch == 'x86_64' else 'qemu32')
-    return [q, '-cpu', cpu, '-m', '512', '-nodefaults', '-display', 'none',
+    return [q, '-cpu', cpu, '-m', '1024', '-smp', str(target.smp),
+            '-nodefaults', '-display', 'none',
             '-serial', 'stdio', '-no-reboot', '-kernel', image,
             '-append', 'console=ttyS0 ' + cmdline]
 

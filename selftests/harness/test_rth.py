@@ -131,6 +131,14 @@ class FragmentTest(unittest.TestCase):
         self.assertNotIn('fprobe', targets['i386'].fragments)
         self.assertNotIn('fprobe_test', targets['i386'].suites)
 
+    def test_targets_smp(self):
+        t = rth.parse_targets('d x86_64 suites=a smp=2 common debug\n')['d']
+        self.assertEqual((t.smp, t.fragments), (2, ['common', 'debug']))
+        cmd = rth.qemu_cmd(t, 'img')
+        self.assertEqual(cmd[cmd.index('-smp') + 1], '2')
+        with self.assertRaisesRegex(rth.HarnessError, 'bad smp=0'):
+            rth.parse_targets('d x86_64 suites=a smp=0 common\n')
+
     def test_targets_errors(self):
         with self.assertRaisesRegex(rth.HarnessError, 'unknown arch'):
             rth.parse_targets('t sparc suites=a common\n')
