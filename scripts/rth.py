@@ -1027,6 +1027,61 @@ def cmd_kunit(args):
                        {'base': tag, 'patches': names_applied})
 
 
+def checkpatch(src, patch):
+    """(ok, summary) of scripts/checkpatch.pl --strict on one patch."""
+    res = run(['perl', os.path.join(src, 'scripts/checkpatch.pl'), '--strict',
+               '--show-types', patch], check=False, capture=True, quiet=True)
+    total = [l for l in res.stdout.splitlines() if l.startswith('total:')]
+    return res.returncode == 0, (total[-1] if total else res.stdout[-300:])
+
+
+def cmd_each(args):
+    """Build every prefix of the series on each arch; checkpatch each patch."""
+    targets = select_targets(args.targets)
+    repo, tag = ensure_base()
+    names = apply_series(repo, tag)
+    commits = git_out(repo, 'rev-list', '--reverse', f'{tag}..series').split()
+    if len(commits) != len(names):
+        raise HarnessError('series branch and series file disagree')
+    table = []
+    ok = True
+    for k, (name, commit) in enumerate(zip(names, commits), 1):
+        if args.first and k < args.first:
+            continue
+        git(repo, 'checkout', '-q', '-f', commit, quiet=True)
+        row = {'patch': name}
+        cp_ok, summary = checkpatch(repo, os.path.join(REPO, 'patches', name))
+        row['checkpatch'] = 'ok' if cp_ok else 'FAIL'
+        if not cp_ok:
+            log(f'checkpatch --strict {name}: {summary}')
+        ok &= cp_ok
+        for t in targets:
+            try:
+                build(repo, t)
+                row[t.name] = 'ok'
+            except HarnessError as e:
+                row[t.name] = 'FAIL'
+                ok = False
+                log(f'{name} on {t.name}: {str(e)[:2000]}')
+        table.append(row)
+        print(' '.join(f'{v:<10}' if i else f'{v:<56}'
+                       for i, v in enumerate(row.values())), flush=True)
+    git(repo, 'checkout', '-q', '-f', 'series', quiet=True)
+    print()
+    print(f'{"patch":<56} {"checkpatch":<10} ' +
+          ' '.join(f'{t.name:<10}' for t in targets))
+    for row in table:
+        print(f'{row["patch"]:<56} {row["checkpatch"]:<10} ' +
+              ' '.join(f'{row[t.name]:<10}' for t in targets))
+    out = os.path.join(cache_dir(), 'each-patch.json')
+    with open(out, 'w') as f:
+        json.dump({'base': tag, 'rows': table}, f, indent=1)
+    n_fail = sum(1 for r in table for v in r.values() if v == 'FAIL')
+    print(f'each-patch: {len(table) * (1 + len(targets)) - n_fail} passed, '
+          f'{n_fail} failed')
+    return 0 if ok else 1
+
+
 def cmd_base(args):
     repo, tag = ensure_base()
     print(f'{repo} {tag}')
@@ -1091,6 +1146,11 @@ def main(argv=None):
                    default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
     p.add_argument('--results', help='JSON results file')
     p.set_defaults(fn=cmd_kunit)
+    p = sub.add_parser('each', help='build every prefix of the series on '
+                       'each target and run checkpatch --strict per patch')
+    p.add_argument('targets', nargs='*', default=['x86_64', 'i386', 'arm64'])
+    p.add_argument('--first', type=int, help='start at patch K')
+    p.set_defaults(fn=cmd_each)
     p = sub.add_parser('export', help='regenerate patches/ and series from '
                        'a git branch (--check: compare instead)')
     p.add_argument('branch', nargs='?')
