@@ -1099,7 +1099,9 @@ def cmd_apply(args):
 
 def cmd_build(args):
     targets = load_targets()
-    repo = args.src or ensure_base()[0]
+    # An absolute path: a relative one changes every compile command line
+    # and so defeats incremental builds and ccache.
+    repo = os.path.abspath(args.src) if args.src else ensure_base()[0]
     for n in args.targets:
         if n not in targets:
             raise HarnessError(f'unknown target {n}; known: {", ".join(targets)}')
