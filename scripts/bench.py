@@ -258,8 +258,11 @@ def load_results(path=None):
 
 
 def cover_tables(path=None):
-    """{'BENCH_X86_64': table, 'BENCH_ARM64': table} from the latest results."""
-    res = load_results(path)
+    """{'BENCH_X86_64': table, 'BENCH_ARM64': table} from the committed
+    results/bench-latest.json (not the cache: 'rth.py export --check' must
+    regenerate the same cover letter on every machine)."""
+    path = path or LATEST
+    res = load_results(path) if os.path.exists(path) else None
     out = {}
     for arch in ARCHES:
         key = 'BENCH_' + arch.upper()
