@@ -215,38 +215,39 @@ def fmt(v, width, prec=1, pct=False):
 
 
 def format_table(arch, arch_res, triggers=None):
-    """Text table: trigger, base, patched, delta % for icount and wall."""
+    """Text table (72 columns): trigger, base, patched, delta % under icount
+    (instructions/event) and TCG wall-clock (ns/event)."""
     s = summarize(arch_res)
     meta = arch_res.get('meta', {})
-    trigs = triggers or [t for t in TRIGGERS if any(t in s.get(m, {}) for m in MODES)]
+    trigs = list(triggers or [t for t in TRIGGERS
+                              if any(t in s.get(m, {}) for m in MODES)])
     trigs += [t for m in MODES for t in s.get(m, {}) if t not in trigs]
     reps = any(r.get('n_base', 0) > 1 or r.get('n_patched', 0) > 1
                for m in s.values() for r in m.values())
     lines = [f'{arch}: QEMU -M {meta.get("machine", "?")} -cpu '
-             f'{meta.get("cpu", "?")} -smp 1, bench {meta.get("args", "?")}; '
-             'lower is better, delta = patched vs base']
-    head = f'{"trigger":<22}{"icount instr/event":^30}|{"TCG wall-clock ns/event":^30}'
-    sub = f'{"":<22}{"base":>9}{"patched":>10}{"delta":>10} |{"base":>9}{"patched":>10}{"delta":>10}'
-    if reps:
-        head += '| spread (icount)'
-        sub += ' |  base  patched'
-    lines += [head, sub]
+             f'{meta.get("cpu", "?")} -smp 1, bench {meta.get("args", "?")} trig-*',
+             'per event, lower is better; delta = patched vs base',
+             f'{"":<16}{"icount: instructions":^25} |{"TCG wall-clock: ns":^25}',
+             f'{"trigger":<16}{"base":>8}{"patched":>9}{"delta":>8} |'
+             f'{"base":>8}{"patched":>9}{"delta":>8}'
+             + ('  icount spread b/p' if reps else '')]
     for t in trigs:
         ic = s.get('icount', {}).get(t, {})
         wc = s.get('wall', {}).get(t, {})
-        line = (f'{t:<22}{fmt(ic.get("base"), 9)}{fmt(ic.get("patched"), 10)}'
-                f'{fmt(ic.get("delta_pct"), 10, 2, True)} |'
-                f'{fmt(wc.get("base"), 9)}{fmt(wc.get("patched"), 10)}'
-                f'{fmt(wc.get("delta_pct"), 10, 1, True)}')
+        line = (f'{t[5:] if t.startswith("trig-") else t:<16}'
+                f'{fmt(ic.get("base"), 8)}{fmt(ic.get("patched"), 9)}'
+                f'{fmt(ic.get("delta_pct"), 8, 1, True)} |'
+                f'{fmt(wc.get("base"), 8)}{fmt(wc.get("patched"), 9)}'
+                f'{fmt(wc.get("delta_pct"), 8, 1, True)}')
         if reps:
-            line += (f' |{fmt(ic.get("spread_base_pct"), 6, 3, False)}%'
-                     f'{fmt(ic.get("spread_patched_pct"), 8, 3, False)}%')
+            line += (f'  {fmt(ic.get("spread_base_pct"), 6, 3)}/'
+                     f'{fmt(ic.get("spread_patched_pct"), 5, 3)}%')
         lines.append(line)
     if arch_res.get('series_empty'):
         lines.append('(the series is empty: "patched" is the base kernel)')
     for e in arch_res.get('errors', []):
         lines.append(f'error: {e}')
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(l.rstrip() for l in lines) + '\n'
 
 
 def load_results(path=None):

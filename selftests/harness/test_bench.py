@@ -121,17 +121,24 @@ class TestTables(unittest.TestCase):
     def test_table_and_cover(self):
         res = fake_results()
         text = bench.format_table('x86_64', res['arches']['x86_64'])
-        row = [l for l in text.splitlines() if l.startswith('trig-kretprobe')][0]
+        row = [l for l in text.splitlines() if l.startswith('kretprobe ')][0]
         self.assertIn('644.0', row)
         self.assertIn('483.0', row)
-        self.assertIn('-25.00%', row)
+        self.assertIn('-25.0%', row)
+        self.assertIn('icount spread', text)       # two base runs
+        self.assertTrue(all(len(l) <= 90 for l in text.splitlines()), text)
+        one = dict(res['arches']['x86_64'])
+        one['runs'] = [r for r in one['runs'] if r['rep'] == 0]
+        text1 = bench.format_table('x86_64', one)
+        self.assertNotIn('spread', text1)
+        self.assertTrue(all(len(l) <= 72 for l in text1.splitlines()), text1)
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, 'r.json')
             with open(p, 'w') as f:
                 json.dump(res, f)
             tables = bench.cover_tables(p)
         self.assertEqual(set(tables), {'BENCH_X86_64', 'BENCH_ARM64'})
-        self.assertIn('trig-kretprobe', tables['BENCH_X86_64'])
+        self.assertIn('kretprobe', tables['BENCH_X86_64'])
         self.assertIn('no benchmark results', tables['BENCH_ARM64'])
         # the cover template's placeholders are filled from it
         out = rth.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n', tables)
