@@ -727,6 +727,23 @@ def plot(results, png):
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:
+        # Debian's python3-matplotlib is for the system python3; another
+        # python3 first on PATH (pyenv, venv) does not see it.
+        syspy = '/usr/bin/python3'
+        if os.path.realpath(sys.executable) != os.path.realpath(syspy) and \
+                os.path.exists(syspy) and not os.environ.get('RTH_BENCH_PLOT_CHILD'):
+            import tempfile
+            with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+                json.dump(results, f)
+            try:
+                res = subprocess.run([syspy, os.path.abspath(__file__), '--table',
+                                      '--results', f.name, '--plot', png],
+                                     env=dict(os.environ, RTH_BENCH_PLOT_CHILD='1'),
+                                     stdout=subprocess.DEVNULL)
+            finally:
+                os.unlink(f.name)
+            if res.returncode == 0:
+                return
         raise HarnessError('--plot needs matplotlib: apt-get install '
                            'python3-matplotlib (scripts/install-deps main)')
     arches = [a for a in ARCHES if results['arches'].get(a, {}).get('runs')]
