@@ -631,9 +631,14 @@ def known_triggers(wt_or_src):
     p = os.path.join(wt_or_src, 'tools/testing/selftests/bpf/benchs/bench_trigger.c')
     try:
         with open(p) as f:
-            return set(re.findall(r'\.name\s*=\s*"(trig-[\w-]+)"', f.read()))
+            text = f.read()
     except OSError:
         return set()
+    names = set(re.findall(r'\.name\s*=\s*"(trig-[\w-]+)"', text))
+    # BENCH_TRIG_KERNEL(kind, "name") and the like: .name = "trig-" NAME
+    names |= {'trig-' + n for n in
+              re.findall(r'^BENCH_TRIG_\w+\([^;]*?"([\w-]+)"\)\s*;', text, re.M)}
+    return names
 
 
 def check_triggers(trigs, known):

@@ -161,8 +161,14 @@ class TestInputs(unittest.TestCase):
             os.makedirs(p)
             with open(os.path.join(p, 'bench_trigger.c'), 'w') as f:
                 f.write('const struct bench b = {\n\t.name = "trig-kprobe",\n};\n'
-                        'const struct bench c = { .name = "trig-fexit", };\n')
-            self.assertEqual(bench.known_triggers(d), {'trig-kprobe', 'trig-fexit'})
+                        'const struct bench c = { .name = "trig-fexit", };\n'
+                        '#define BENCH_TRIG_KERNEL(KIND, NAME) \\\n'
+                        '\t.name = "trig-" NAME, \\\n'
+                        'BENCH_TRIG_KERNEL(kretprobe_multi, "kretprobe-multi");\n'
+                        'BENCH_TRIG_USERMODE(uprobe_nop, nop, "uprobe-nop");\n')
+            self.assertEqual(bench.known_triggers(d),
+                             {'trig-kprobe', 'trig-fexit', 'trig-kretprobe-multi',
+                              'trig-uprobe-nop'})
 
     def test_bad_lists(self):
         with self.assertRaises(rth.HarnessError):
