@@ -412,8 +412,11 @@ def fetch_debs(arch, pkgs, dest):
     return dest
 
 
+# -dev packages for headers and .a; the runtime ones for the .so symlink
+# targets that libbpf's shared-library link (part of the selftests build)
+# resolves.
 ARM64_DEBS = ['busybox-static', 'libelf-dev', 'libelf1', 'zlib1g-dev',
-              'libzstd-dev']
+              'zlib1g', 'libzstd-dev', 'libzstd1']
 
 
 def busybox_for(arch):
@@ -571,19 +574,26 @@ def bench_tools_tree(repo, tag, arch):
 
 
 def bench_make_cmd(wt, arch, btf, tools, sysroot=None, jobs=None):
+    """make command for a static bench. -static goes into LDLIBS, as the
+    selftests Makefile expects of a static build (it filters -static out of
+    LDLIBS for its shared helper objects); LDFLAGS would reach libbpf's
+    shared-library link through MAKEFLAGS and break it. Setting LDLIBS on
+    the command line replaces the Makefile's list, so it is given in full
+    (Debian's libelf.a needs zstd and zlib after it; -lm for bench)."""
     sdir = os.path.join(wt, 'tools', 'testing', 'selftests', 'bpf')
+    libs = '-lelf -lzstd -lz -lrt -lpthread -lm'
     cmd = ['make', '-C', sdir, f'-j{jobs or os.cpu_count() or 2}',
            *[f'{k}={v}' for k, v in tools.items()], 'BPF_GCC=',
-           f'VMLINUX_BTF={btf}',
-           # static bench: libelf.a needs zstd and zlib after it
-           'LIBELF_LIBS=-lelf -lzstd -lz']
+           f'VMLINUX_BTF={btf}']
     if arch == 'x86_64':
-        cmd += ['LDFLAGS=-static']
+        cmd += [f'LDLIBS=-static {libs}']
     else:
         trip = GNU_TRIPLET[arch]
+        inc = f'-I{sysroot}/usr/include -I{sysroot}/usr/include/{trip}'
+        lib = f'-L{sysroot}/usr/lib/{trip}'
         cmd += [f'ARCH={arch}', f'CROSS_COMPILE={trip}-',
-                f'LIBELF_CFLAGS=-I{sysroot}/usr/include -I{sysroot}/usr/include/{trip}',
-                f'LDFLAGS=-static -L{sysroot}/usr/lib/{trip}']
+                f'LIBELF_CFLAGS={inc}', f'EXTRA_CFLAGS={inc}',
+                f'EXTRA_LDFLAGS={lib}', f'LDLIBS=-static {lib} {libs}']
     return cmd + [os.path.join(sdir, 'bench')]
 
 
@@ -747,8 +757,10 @@ def plot(results, png):
                                      stdout=subprocess.DEVNULL)
             finally:
                 os.unlink(f.name)
-            if res.returncode == 0:
-                return
+            if res.returncode != 0:
+                raise HarnessError(f'plotting with {syspy} failed (exit '
+                                   f'{res.returncode})')
+            return
         raise HarnessError('--plot needs matplotlib: apt-get install '
                            'python3-matplotlib (scripts/install-deps main)')
     arches = [a for a in ARCHES if results['arches'].get(a, {}).get('runs')]
@@ -909,14 +921,23 @@ def bench_main(args):
     results['seconds'] = round(time.time() - t_start)
     save(results, results_path)
     log(f'results written to {results_path}')
+    have_runs = any(r['triggers'] for a in results['arches'].values()
+                    for r in a['runs'])
     if not args.no_latest and not args.smoke and args.results is None:
-        save(results, LATEST)
-        log(f'copied to {LATEST} (commit it to keep the cover letter tables)')
+        if ok:
+            save(results, LATEST)
+            log(f'copied to {LATEST} (commit it to keep the cover letter tables)')
+        else:
+            log(f'not copied to {LATEST}: the run had errors')
     print()
     for arch in arches:
         print(format_table(arch, results['arches'][arch], trigs))
-    if args.plot:
-        plot(results, args.plot)
+    if args.plot and have_runs:
+        try:
+            plot(results, args.plot)
+        except HarnessError as e:
+            log(f'ERROR: {e}')
+            ok = False
     log(f'bench finished in {time.time() - t_start:.0f} s: '
         f'{"ok" if ok else "FAILED"}')
     return 0 if ok else 1
