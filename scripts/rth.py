@@ -506,7 +506,7 @@ def render_cover(template_text, tables):
         if key not in tables:
             raise HarnessError(f'cover letter template: no value for @{key}@')
         return tables[key].rstrip('\n')
-    return re.sub(r'@([A-Z_]+)@', sub, template_text)
+    return re.sub(r'@([A-Z][A-Z0-9_]*)@', sub, template_text)
 
 
 def cover_tables():
