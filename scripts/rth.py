@@ -529,7 +529,7 @@ def format_series(repo, base, branch, outdir, cover_text):
         return []
     run(['git', '-C', repo, 'format-patch', '-q', '--zero-commit',
          '--cover-letter', '--cover-from-description=auto', f'--base={base}',
-         '--no-signature', '-o', outdir, f'{base}..{branch}'], quiet=True)
+         '--signature=rethook-series', '-o', outdir, f'{base}..{branch}'], quiet=True)
     # The cover letter's Date is "now": pin it to the last commit's date.
     date = git_out(repo, 'log', '-1', '--format=%aD', branch)
     cover = os.path.join(outdir, '0000-cover-letter.patch')
@@ -1030,7 +1030,8 @@ def cmd_kunit(args):
 def checkpatch(src, patch):
     """(ok, summary) of scripts/checkpatch.pl --strict on one patch."""
     res = run(['perl', os.path.join(src, 'scripts/checkpatch.pl'), '--strict',
-               '--show-types', patch], check=False, capture=True, quiet=True)
+               '--show-types', patch], check=False, capture=True, quiet=True,
+              cwd=src)  # from the kernel tree: elsewhere it misreads patches
     total = [l for l in res.stdout.splitlines() if l.startswith('total:')]
     return res.returncode == 0, (total[-1] if total else res.stdout[-300:])
 
