@@ -1031,7 +1031,9 @@ def checkpatch(src, patch):
     """(ok, summary) of scripts/checkpatch.pl --strict on one patch."""
     res = run(['perl', os.path.join(src, 'scripts/checkpatch.pl'), '--strict',
                '--show-types', patch], check=False, capture=True, quiet=True,
-              cwd=src)  # from the kernel tree: elsewhere it misreads patches
+              cwd=src,  # from the kernel tree: elsewhere it misreads patches
+              # Debian's python3 first: its spdxcheck.py needs python3-ply
+              env=dict(os.environ, PATH='/usr/bin:' + os.environ.get('PATH', '')))
     total = [l for l in res.stdout.splitlines() if l.startswith('total:')]
     return res.returncode == 0, (total[-1] if total else res.stdout[-300:])
 
