@@ -373,23 +373,11 @@ def fetch_debs(arch, pkgs, dest):
     uri = rth.apt_archive_uri()
     suite = debian_codename()
     apt = os.path.join(bench_cache(), f'apt-{arch}')
-    for sub in ('lists/partial', 'cache/archives/partial', 'etc/sources.list.d',
-                'etc/preferences.d', 'etc/apt.conf.d', 'debs'):
-        os.makedirs(os.path.join(apt, sub), exist_ok=True)
-    with open(os.path.join(apt, 'etc', 'sources.list'), 'w') as f:
-        f.write(f'deb [arch={arch} signed-by=/usr/share/keyrings/'
-                f'debian-archive-keyring.gpg] {uri} {suite} main\n')
-    open(os.path.join(apt, 'status'), 'a').close()
-    opts = ['-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
-            '-o', f'Dir::State::status={apt}/status',
-            '-o', f'Dir::Cache={apt}/cache',
-            '-o', f'Dir::Etc::SourceList={apt}/etc/sources.list',
-            '-o', f'Dir::Etc::SourceParts={apt}/etc/sources.list.d',
-            '-o', f'Dir::Etc::Preferences={apt}/etc/preferences',
-            '-o', f'Dir::Etc::PreferencesParts={apt}/etc/preferences.d',
-            '-o', f'APT::Architecture={arch}',
-            '-o', f'APT::Architectures::={arch}',
-            '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1']
+    opts = rth.private_apt(
+        apt, f'deb [arch={arch} signed-by=/usr/share/keyrings/'
+             f'debian-archive-keyring.gpg] {uri} {suite} main',
+        ['-o', f'APT::Architecture={arch}',
+         '-o', f'APT::Architectures::={arch}'])
     log(f'fetching {arch} packages {want} from {uri} {suite} (private apt '
         f'state in {apt})')
     res = run(['apt-get', *opts, 'update'], check=False, capture=True)

@@ -200,26 +200,37 @@ def parse_apt_sources(text, deb822):
     return out
 
 
-def fetch_debian_tarball(state):
-    """Download linux-source-7.3 with apt into a private state dir."""
-    require('apt-get', 'dpkg-deb')
-    uri = apt_archive_uri()
-    apt = os.path.join(state, 'apt')
+def private_apt(apt, sources_line, extra_opts=()):
+    """Make a private apt state dir with one sources line; its apt-get -o options.
+
+    The system's apt configuration and state are neither read for packages
+    nor written.
+    """
     for d in ('lists/partial', 'cache/archives/partial', 'etc/sources.list.d',
-              'etc/preferences.d', 'etc/apt.conf.d'):
+              'etc/preferences.d', 'etc/apt.conf.d', 'debs'):
         os.makedirs(os.path.join(apt, d), exist_ok=True)
     with open(os.path.join(apt, 'etc', 'sources.list'), 'w') as f:
-        f.write(f'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] '
-                f'{uri} {DEBIAN_SUITE} main\n')
-    opts = ['-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
+        f.write(sources_line + '\n')
+    open(os.path.join(apt, 'status'), 'a').close()
+    return ['-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
             '-o', f'Dir::State::status={apt}/status',
             '-o', f'Dir::Cache={apt}/cache',
             '-o', f'Dir::Etc::SourceList={apt}/etc/sources.list',
             '-o', f'Dir::Etc::SourceParts={apt}/etc/sources.list.d',
             '-o', f'Dir::Etc::Preferences={apt}/etc/preferences',
             '-o', f'Dir::Etc::PreferencesParts={apt}/etc/preferences.d',
+            *extra_opts,
             '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1']
-    open(os.path.join(apt, 'status'), 'a').close()
+
+
+def fetch_debian_tarball(state):
+    """Download linux-source-7.3 with apt into a private state dir."""
+    require('apt-get', 'dpkg-deb')
+    uri = apt_archive_uri()
+    apt = os.path.join(state, 'apt')
+    opts = private_apt(apt, f'deb [signed-by=/usr/share/keyrings/'
+                            f'debian-archive-keyring.gpg] {uri} '
+                            f'{DEBIAN_SUITE} main')
     log(f'fetching {DEBIAN_PACKAGE} from {uri} {DEBIAN_SUITE} (private apt '
         f'state in {apt})')
     res = run(['apt-get', *opts, 'update'], check=False, capture=True)
