@@ -211,6 +211,17 @@ class BaseTreeTest(unittest.TestCase):
                 rth.require('aarch64-linux-gnu-gcc')
 
 
+class KconfigDefinesTest(unittest.TestCase):
+    def test_defined_and_not(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'lib'))
+            with open(os.path.join(d, 'lib', 'Kconfig.debug'), 'w') as f:
+                f.write('config FOO_TEST\n\tbool "x"\nmenuconfig BAR\n\tbool "y"\n')
+            self.assertTrue(rth.kconfig_defines(d, 'CONFIG_FOO_TEST'))
+            self.assertTrue(rth.kconfig_defines(d, 'CONFIG_BAR'))
+            self.assertFalse(rth.kconfig_defines(d, 'CONFIG_FOO'))
+
+
 class SeriesTest(unittest.TestCase):
     def test_repo_series_consistent(self):
         self.assertEqual(rth.check_series(), [])
