@@ -572,7 +572,26 @@ def export_series(repo, base, branch, repo_dir=REPO):
 
 
 def check_export(repo, base, repo_dir=REPO):
-    """Differences between patches/ and a regeneration from git am."""
+    """Differences between patches/ and a regeneration from git am.
+
+    The series is applied in a worktree of its own, so that a check never
+    changes the checkout a build or a boot of another job is using."""
+    wt = os.path.normpath(repo) + '-export-check'
+    if os.path.exists(os.path.join(wt, '.git')) and os.path.realpath(
+            git_out(wt, 'rev-parse', '--git-common-dir')) != os.path.realpath(
+            git_out(repo, 'rev-parse', '--git-common-dir')):
+        shutil.rmtree(wt)               # a stale worktree of another repo
+    if not os.path.exists(os.path.join(wt, '.git')):
+        git(repo, 'worktree', 'prune', quiet=True)
+        git(repo, 'worktree', 'add', '-q', '--detach', wt, base)
+    try:
+        return _check_export(wt, base, repo_dir)
+    finally:
+        git(wt, 'checkout', '-q', '-f', '--detach', base, quiet=True)
+        git(wt, 'branch', '-q', '-D', 'series-check', quiet=True, check=False)
+
+
+def _check_export(repo, base, repo_dir):
     apply_series(repo, base, repo_dir=repo_dir, branch='series-check')
     with open(COVER_TEMPLATE) as f:
         cover = render_cover(f.read(), cover_tables())
@@ -596,8 +615,6 @@ def check_export(repo, base, repo_dir=REPO):
                                 capture=True, quiet=True).stdout
                         diffs.append(f'patches/{n} differs from regeneration:'
                                      f'\n{r[:1500]}')
-    git(repo, 'checkout', '-q', '-f', base, quiet=True)
-    git(repo, 'branch', '-q', '-D', 'series-check', quiet=True)
     return diffs
 
 
