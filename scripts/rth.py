@@ -283,6 +283,12 @@ def git(repo, *args, **kw):
     return run(['git', '-C', repo, *args], **kw)
 
 
+def git_common_dir(repo):
+    """The repository a checkout belongs to (the same for all worktrees)."""
+    return os.path.realpath(git_out(repo, 'rev-parse', '--path-format=absolute',
+                                    '--git-common-dir'))
+
+
 def git_out(repo, *args):
     return run(['git', '-C', repo, *args], capture=True, quiet=True).stdout.strip()
 
@@ -577,9 +583,8 @@ def check_export(repo, base, repo_dir=REPO):
     The series is applied in a worktree of its own, so that a check never
     changes the checkout a build or a boot of another job is using."""
     wt = os.path.normpath(repo) + '-export-check'
-    if os.path.exists(os.path.join(wt, '.git')) and os.path.realpath(
-            git_out(wt, 'rev-parse', '--git-common-dir')) != os.path.realpath(
-            git_out(repo, 'rev-parse', '--git-common-dir')):
+    if os.path.exists(os.path.join(wt, '.git')) and \
+            git_common_dir(wt) != git_common_dir(repo):
         shutil.rmtree(wt)               # a stale worktree of another repo
     if not os.path.exists(os.path.join(wt, '.git')):
         git(repo, 'worktree', 'prune', quiet=True)

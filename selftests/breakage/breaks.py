@@ -134,8 +134,7 @@ def prepare_worktree(wt):
     if not os.path.exists(os.path.join(wt, '.git')):
         rth.git(repo, 'worktree', 'prune', quiet=True)
         rth.git(repo, 'worktree', 'add', '-q', '--detach', wt, tag)
-    common = os.path.realpath(rth.git_out(wt, 'rev-parse', '--git-common-dir'))
-    if common != os.path.realpath(os.path.join(repo, '.git')):
+    if rth.git_common_dir(wt) != rth.git_common_dir(repo):
         raise HarnessError(f'{wt} is not a worktree of {repo}; refusing to '
                            f'reset it')
     names = rth.apply_series(wt, tag, branch='breakage')
