@@ -1180,6 +1180,88 @@ def cmd_export(args):
     return 0
 
 
+# ----------------------------------------------------------------- mails
+
+# Every patch changes what the generic rethook code gets from an arch
+# trampoline, or tests it: its maintainers are on all of them.
+SERIES_WIDE_FILES = ['kernel/trace/rethook.c', 'include/linux/rethook.h']
+ADDR_RE = re.compile(r'^(.*?<[^>]+>|[^\s<>()]+@[^\s<>()]+)\s*(?:\((.*)\))?$')
+
+
+def split_recipients(get_maintainer_output):
+    """get_maintainer.pl lines -> (to, cc): maintainers To, the rest Cc."""
+    to, cc = [], []
+    for line in get_maintainer_output.splitlines():
+        m = ADDR_RE.match(line.strip())
+        if not m:
+            continue
+        addr, role = m.group(1).strip(), (m.group(2) or '')
+        (to if role.startswith('maintainer:') else cc).append(addr)
+    return to, cc
+
+
+def merge_recipients(*pairs):
+    to, cc = [], []
+    for t, c in pairs:
+        to += [a for a in t if a not in to]
+        cc += [a for a in c if a not in cc]
+    return to, [a for a in cc if a not in to]
+
+
+def add_headers(mail, to, cc):
+    """Insert To:/Cc: into a format-patch mail's header block."""
+    head, sep, body = mail.partition('\n\n')
+    if not sep:
+        raise HarnessError('not a format-patch mail (no header block)')
+    for name, addrs in (('To', to), ('Cc', cc)):
+        if addrs:
+            head += f'\n{name}: ' + ',\n '.join(addrs)
+    return head + sep + body
+
+
+def get_maintainer(src, *args):
+    res = run(['perl', os.path.join(src, 'scripts/get_maintainer.pl'),
+               '--no-git', '--no-git-fallback', *args],
+              capture=True, quiet=True, cwd=src, check=False)
+    if res.returncode != 0:
+        raise HarnessError(f'get_maintainer.pl {" ".join(args)} failed:\n'
+                           f'{res.stderr[-800:]}')
+    return res.stdout
+
+
+def cmd_mails(args):
+    """The would-be mails: patches/ with To/Cc from get_maintainer.pl.
+    Nothing is sent."""
+    repo, _ = ensure_base()
+    names = read_series(os.path.join(REPO, 'series'))
+    if not names:
+        raise HarnessError('series is empty: nothing to mail')
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    wide = split_recipients(get_maintainer(
+        repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
+    per = []
+    for n in names:
+        to_cc = merge_recipients(split_recipients(get_maintainer(
+            repo, os.path.join(REPO, 'patches', n))), wide)
+        per.append((n, to_cc))
+    cover_to_cc = merge_recipients(*[tc for _, tc in per])
+    report = ['# Would-be mails (nothing sent); recipients from '
+              'scripts/get_maintainer.pl --no-git', '']
+    for n, (to, cc) in [('0000-cover-letter.patch', cover_to_cc)] + per:
+        with open(os.path.join(REPO, 'patches', n)) as f:
+            mail = add_headers(f.read(), to, cc)
+        with open(os.path.join(out, n), 'w') as f:
+            f.write(mail)
+        report += [f'## {n}', f'To: {", ".join(to)}', f'Cc: {", ".join(cc)}', '']
+    with open(os.path.join(out, 'recipients.md'), 'w') as f:
+        f.write('\n'.join(report))
+    print('\n'.join(report))
+    log(f'{len(per) + 1} mail(s) in {out}; read them, then send with '
+        f'git send-email {out}/*.patch (after adding your Signed-off-by)')
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='rth', description=__doc__.split('\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -1222,6 +1304,10 @@ def main(argv=None):
                    default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
     p.add_argument('--results', help='JSON results file')
     p.set_defaults(fn=cmd_tree)
+    p = sub.add_parser('mails', help='the would-be mails: patches/ with '
+                       'To/Cc from get_maintainer.pl (nothing is sent)')
+    p.add_argument('--out', default=os.path.join(cache_dir(), 'mails'))
+    p.set_defaults(fn=cmd_mails)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)
