@@ -1229,6 +1229,12 @@ def get_maintainer(src, *args):
     return res.stdout
 
 
+def cmd_cover(args):
+    with open(COVER_TEMPLATE) as f:
+        print(render_cover(f.read(), cover_tables()), end='')
+    return 0
+
+
 def cmd_mails(args):
     """The would-be mails: patches/ with To/Cc from get_maintainer.pl.
     Nothing is sent."""
@@ -1304,6 +1310,9 @@ def main(argv=None):
                    default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
     p.add_argument('--results', help='JSON results file')
     p.set_defaults(fn=cmd_tree)
+    p = sub.add_parser('cover', help='print the cover letter text (with '
+                       'the latest bench tables), e.g. for b4 prep --edit-cover')
+    p.set_defaults(fn=cmd_cover)
     p = sub.add_parser('mails', help='the would-be mails: patches/ with '
                        'To/Cc from get_maintainer.pl (nothing is sent)')
     p.add_argument('--out', default=os.path.join(cache_dir(), 'mails'))
