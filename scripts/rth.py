@@ -1089,6 +1089,36 @@ def checkpatch(src, patch):
     return res.returncode == 0, (total[-1] if total else res.stdout[-300:])
 
 
+def touched_objects(files, arch, build_dir):
+    """Objects of the touched .c/.S files that this build compiles."""
+    srcarch = 'x86' if arch in ('x86_64', 'i386') else arch
+    objs = []
+    for f in files:
+        if not f.endswith(('.c', '.S')):
+            continue
+        if f.startswith('arch/') and not f.startswith(f'arch/{srcarch}/'):
+            continue
+        o = f[:-2] + '.o'
+        if os.path.exists(os.path.join(build_dir, o)):
+            objs.append(o)
+    return objs
+
+
+def w1_warnings(src, target, files):
+    """Recompile the touched objects with W=1; the warning lines."""
+    b = os.path.join(build_root(), target.name)
+    objs = touched_objects(files, target.arch, b)
+    if not objs:
+        return []
+    res = run(make_cmd(src, b, target, 'W=1', *objs), check=False,
+              capture=True, quiet=True)
+    out = res.stdout + res.stderr
+    warns = [l for l in out.splitlines() if 'warning:' in l or 'error:' in l]
+    if res.returncode != 0 and not warns:
+        warns = out.splitlines()[-10:]
+    return warns
+
+
 def cmd_each(args):
     """Build every prefix of the series on each arch; checkpatch each patch."""
     targets = select_targets(args.targets)
@@ -1109,10 +1139,17 @@ def cmd_each(args):
         if not cp_ok:
             log(f'checkpatch --strict {name}: {summary}')
         ok &= cp_ok
+        touched = git_out(repo, 'diff', '--name-only', f'{commit}~1',
+                          commit).split()
         for t in targets:
             try:
                 build(repo, t, allow_undefined=True)
-                row[t.name] = 'ok'
+                warns = w1_warnings(repo, t, touched)
+                row[t.name] = 'ok' if not warns else 'W=1'
+                if warns:
+                    ok = False
+                    log(f'{name} on {t.name}: W=1 warnings:\n  ' +
+                        '\n  '.join(warns[:20]))
             except HarnessError as e:
                 row[t.name] = 'FAIL'
                 ok = False

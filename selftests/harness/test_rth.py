@@ -374,3 +374,17 @@ class MailsTest(unittest.TestCase):
         self.assertEqual(msg.get_payload(), 'body\n\nmore\n')
         with self.assertRaises(rth.HarnessError):
             rth.add_headers('no header block', [], [])
+
+
+class TouchedObjectsTest(unittest.TestCase):
+    def test_only_built_objects_of_this_arch(self):
+        with tempfile.TemporaryDirectory() as b:
+            for o in ('arch/x86/kernel/rethook.o', 'lib/tests/t.o'):
+                os.makedirs(os.path.dirname(os.path.join(b, o)), exist_ok=True)
+                open(os.path.join(b, o), 'w').close()
+            files = ['arch/x86/kernel/rethook.c', 'arch/arm64/kernel/rethook.c',
+                     'lib/tests/t.c', 'lib/tests/Kconfig', 'kernel/absent.c']
+            self.assertEqual(rth.touched_objects(files, 'i386', b),
+                             ['arch/x86/kernel/rethook.o', 'lib/tests/t.o'])
+            self.assertEqual(rth.touched_objects(files, 'arm64', b),
+                             ['lib/tests/t.o'])
