@@ -271,7 +271,15 @@ def cover_tables(path=None):
         if not a or not a.get('runs'):
             out[key] = f'({arch}: no benchmark results yet; run scripts/bench.py)\n'
         else:
-            out[key] = format_table(arch, a)
+            runs = a['runs']
+            reps = max(r.get('rep', 0) for r in runs) + 1
+            modes = ','.join(m for m in MODES if any(r['mode'] == m for r in runs))
+            cmd = res.get('argv') or (f'scripts/bench.py --repeat {reps}'
+                                      + (f' --modes {modes}' if modes != 'icount,wall'
+                                         else ''))
+            out[key] = (format_table(arch, a) +
+                        f'({res.get("date", "?")[:10]}, python3 {cmd}; '
+                        f'results/bench-latest.json)\n')
     return out
 
 
@@ -813,7 +821,7 @@ def main(argv=None):
                     help='only print the tables of the results file (no run)')
     args = ap.parse_args(argv)
     try:
-        return bench_main(args)
+        return bench_main(args, argv if argv is not None else sys.argv[1:])
     except HarnessError as e:
         print(f'bench: error: {e}', file=sys.stderr)
         return 2
@@ -828,7 +836,7 @@ def split_list(s, allowed, what):
     return vals
 
 
-def bench_main(args):
+def bench_main(args, argv_for_results=None):
     if args.smoke:
         args.arch, args.triggers = 'x86_64', ','.join(SMOKE_TRIGGERS)
         args.bench_args, args.modes = '-w1 -d1', 'icount'
@@ -859,6 +867,8 @@ def bench_main(args):
     shash = series_hash()
     names = rth.read_series(os.path.join(REPO, 'series'))
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+               'argv': ' '.join(['scripts/bench.py'] + [shlex.quote(a) for a in
+                                                        (argv_for_results or [])]),
                'base': tag, 'series': names, 'series_hash': shash,
                'bench_args': args.bench_args, 'settle': args.settle,
                'triggers': trigs, 'arches': {}, 'errors': []}
