@@ -455,14 +455,15 @@ def load_bench_targets():
         return rth.parse_targets(f.read())
 
 
-def series_patches():
-    names = rth.read_series(os.path.join(REPO, 'series'))
+def series_patches(upto=None):
+    names = rth.read_series(os.path.join(REPO, 'series'))[:upto]
     return [os.path.join(REPO, 'patches', n) for n in names]
 
 
-def series_hash():
-    """sha256 over the series' patch files, in order; 'none' when empty."""
-    pats = series_patches()
+def series_hash(upto=None):
+    """sha256 over the series' patch files (the first `upto`), in order;
+    'none' when empty."""
+    pats = series_patches(upto)
     if not pats:
         return 'none'
     h = hashlib.sha256()
@@ -496,17 +497,17 @@ def bench_src(repo, tag):
     return wt
 
 
-def checkout(wt, tag, which):
+def checkout(wt, tag, which, upto=None):
     if os.path.isdir(os.path.join(rth.git_out(wt, 'rev-parse', '--git-dir'), 'rebase-apply')):
         rth.git(wt, 'am', '--abort', check=False, quiet=True)
     if which == 'base':
         rth.git(wt, 'checkout', '-q', '-f', '--detach', tag, quiet=True)
         rth.git(wt, 'clean', '-q', '-fdx', quiet=True)
         return []
-    return rth.apply_series(wt, tag, branch='bench-patched')
+    return rth.apply_series(wt, tag, upto=upto, branch='bench-patched')
 
 
-def kernel(arch, which, repo, tag, shash):
+def kernel(arch, which, repo, tag, shash, upto=None):
     """Build (or take from the cache) the base or patched kernel."""
     target = load_bench_targets()[arch]
     key = sha256_text(tag, rth.git_out(repo, 'rev-parse', tag),
@@ -517,7 +518,7 @@ def kernel(arch, which, repo, tag, shash):
         log(f'{arch} {which} kernel: cached {d}')
         return k
     wt = bench_src(repo, tag)
-    checkout(wt, tag, which)
+    checkout(wt, tag, which, upto)
     b = os.path.join(bench_cache(), 'build', arch)
     t0 = time.time()
     log(f'{arch} {which} kernel: building (config {key}); log {b}/build.log')
@@ -805,6 +806,10 @@ def main(argv=None):
     ap.add_argument('--modes', default='icount,wall',
                     help='icount (deterministic) and/or wall (TCG wall-clock)')
     ap.add_argument('--kernels', default='base,patched')
+    ap.add_argument('--upto', type=int, metavar='K',
+                    help='"patched" = the first K patches only (to measure '
+                    'one patch against the previous one); never copied to '
+                    'results/bench-latest.json')
     ap.add_argument('--repeat', type=int, default=1,
                     help='boots per kernel and mode (spread is reported)')
     ap.add_argument('--settle', type=int, default=5,
@@ -842,7 +847,8 @@ def bench_main(args, argv_for_results=None):
         args.bench_args, args.modes = '-w1 -d1', 'icount'
         args.settle = min(args.settle, 2)
     results_path = args.results or os.path.join(
-        bench_cache(), 'results-smoke.json' if args.smoke else 'results.json')
+        bench_cache(), 'results-smoke.json' if args.smoke else
+        f'results-upto-{args.upto}.json' if args.upto is not None else 'results.json')
     if args.table:
         res = load_results(args.results)
         if not res:
@@ -864,8 +870,13 @@ def bench_main(args, argv_for_results=None):
     t_start = time.time()
     repo, tag = rth.ensure_base()
     check_triggers(trigs, known_triggers(repo))
-    shash = series_hash()
     names = rth.read_series(os.path.join(REPO, 'series'))
+    if args.upto is not None:
+        if not 0 <= args.upto <= len(names):
+            raise HarnessError(f'--upto {args.upto}: the series has '
+                               f'{len(names)} patches')
+        names = names[:args.upto]
+    shash = series_hash(args.upto)
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
                'argv': ' '.join(['scripts/bench.py'] + [shlex.quote(a) for a in
                                                         (argv_for_results or [])]),
@@ -884,7 +895,7 @@ def bench_main(args, argv_for_results=None):
         try:
             ks = {}
             for which in ['base'] + [k for k in kernels if k != 'base']:
-                ks[which] = kernel(arch, which, repo, tag, shash)
+                ks[which] = kernel(arch, which, repo, tag, shash, args.upto)
                 a['kernels'][which] = {'key': ks[which].key, 'dir': ks[which].dir}
             bench_bin = bench_binary(arch, repo, tag, ks['base'])
             initrd = make_initramfs(bench_bin, busybox_for(arch),
@@ -923,7 +934,8 @@ def bench_main(args, argv_for_results=None):
     log(f'results written to {results_path}')
     have_runs = any(r['triggers'] for a in results['arches'].values()
                     for r in a['runs'])
-    if not args.no_latest and not args.smoke and args.results is None:
+    if not args.no_latest and not args.smoke and args.results is None \
+            and args.upto is None:
         if ok:
             save(results, LATEST)
             log(f'copied to {LATEST} (commit it to keep the cover letter tables)')
