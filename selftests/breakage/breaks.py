@@ -176,8 +176,12 @@ def run(target_name, names, wt, build_dir, timeout, out):
              'caught': caught, 'failed_cases': cases, 'other': other[:5],
              'seconds': round(time.time() - t0)}
         results.append(r)
-        log(f'{name}: ' + ('caught: ' + ', '.join(cases + other[:2])
-                           if caught else 'NOT caught (all cases passed)'))
+        if brk:
+            log(f'{name}: ' + ('caught: ' + ', '.join(cases + other[:2])
+                               if caught else 'NOT caught (all cases passed)'))
+        else:
+            log('control: ' + ('FAILED: ' + ', '.join(cases + other[:2])
+                               if caught else 'all cases pass'))
         with open(out, 'w') as f:
             json.dump({'target': target_name, 'results': results}, f, indent=1)
     return results
