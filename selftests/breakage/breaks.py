@@ -197,8 +197,10 @@ def table(target_name, results):
         elif not r['caught']:
             by = '**not caught**'
         else:
-            by = ', '.join(r['failed_cases'] + [o.replace('|', '/')[:90]
-                                                for o in r['other'][:2]])
+            names = [c.split('.', 1)[-1] for c in r['failed_cases']]
+            by = ', '.join(names[:4]) + (f' (+{len(names) - 4} more)'
+                                         if len(names) > 4 else '')
+            by += ''.join(f'; {o.replace("|", "/")[:70]}' for o in r['other'][:1])
         lines.append(f'| {r["break"]} | {r["what"]} | {by} |')
     return '\n'.join(lines)
 
@@ -235,6 +237,7 @@ def main(argv=None):
         return 2
     print()
     print(table(args.target, results))
+    print(f'(results: {out})')
     ctrl = results[0]
     missed = [r['break'] for r in results[1:] if not r['caught']]
     if ctrl['caught']:
