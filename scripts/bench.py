@@ -480,7 +480,7 @@ def config_hash(target):
     for fr in target.fragments:
         with open(os.path.join(rth.FRAGMENTS, fr + '.config')) as f:
             parts.append(fr + '\n' + f.read())
-    cc = (target.cross or '') + 'gcc'
+    cc = target.cc
     ver = run([cc, '--version'], capture=True, quiet=True, check=False).stdout
     parts.append(ver.splitlines()[0] if ver else cc)
     return sha256_text(*parts)

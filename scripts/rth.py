@@ -74,16 +74,26 @@ TOOLS = {
     'ccache': 'ccache', 'quilt': 'quilt', 'pahole': 'dwarves',
     'dpkg-deb': 'dpkg', 'apt-get': 'apt',
     'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
+    'aarch64-linux-gnu-ld': 'binutils-aarch64-linux-gnu', 'ld': 'binutils',
     'qemu-system-x86_64': 'qemu-system-x86',
     'qemu-system-i386': 'qemu-system-x86',
     'qemu-system-aarch64': 'qemu-system-arm',
 }
 
 
+def tool_package(cmd):
+    """The Debian package of a tool: clang-19 -> clang-19, ld.lld-19 ->
+    lld-19, llvm-ar-19 -> llvm-19."""
+    m = re.fullmatch(r'(clang|ld\.lld|llvm-[a-z]+)(-\d+)', cmd)
+    if m:
+        return {'clang': 'clang', 'ld.lld': 'lld'}.get(m.group(1), 'llvm') + m.group(2)
+    return TOOLS.get(cmd, cmd)
+
+
 def require(*cmds):
     missing = [c for c in cmds if shutil.which(c) is None]
     if missing:
-        pkgs = sorted({TOOLS.get(c, c) for c in missing})
+        pkgs = sorted({tool_package(c) for c in missing})
         raise HarnessError(f'missing tool(s): {", ".join(missing)}; install '
                            f'with: apt-get install {" ".join(pkgs)} (or run '
                            f'scripts/install-deps)')
@@ -632,6 +642,18 @@ class Target:
     fragments: list
     suites: list
     smp: int = 1
+    llvm: str = ''        # LLVM= version suffix ('-19'): build with clang
+
+    @property
+    def cc(self):
+        return f'clang{self.llvm}' if self.llvm else f'{self.cross}gcc'
+
+    @property
+    def tools(self):
+        """Compiler and linker the build needs (for require())."""
+        if self.llvm:
+            return [f'clang{self.llvm}', f'ld.lld{self.llvm}', f'llvm-ar{self.llvm}']
+        return [f'{self.cross}gcc', f'{self.cross}ld']
 
     @property
     def cross(self):
@@ -660,13 +682,21 @@ def parse_targets(text):
             raise HarnessError(f'ci/targets:{lineno}: unknown arch {arch}')
         suites = [s for s in words[2][len('suites='):].split(',') if s]
         smp = 1
+        llvm = ''
         rest = words[3:]
-        if rest and rest[0].startswith('smp='):
-            if not rest[0][4:].isdigit() or int(rest[0][4:]) < 1:
-                raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]}')
-            smp = int(rest[0][4:])
+        while rest and rest[0].startswith(('smp=', 'llvm=')):
+            key, val = rest[0].split('=', 1)
+            if key == 'smp':
+                if not val.isdigit() or int(val) < 1:
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]}')
+                smp = int(val)
+            else:
+                if not re.fullmatch(r'-\d+', val):
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
+                                       f'(want llvm=-N, e.g. llvm=-19)')
+                llvm = val
             rest = rest[1:]
-        targets[name] = Target(name, arch, rest, suites, smp)
+        targets[name] = Target(name, arch, rest, suites, smp, llvm)
     return targets
 
 
@@ -702,11 +732,13 @@ def dropped_options(fragment_values, config_text):
 
 
 def make_cmd(src, build, target, *goals):
-    cc = f'{target.cross}gcc'
+    cc = target.cc
     cmd = ['make', '-C', src, f'O={build}', f'ARCH={target.arch}',
            f'-j{os.cpu_count() or 2}']
     if target.cross:
         cmd.append(f'CROSS_COMPILE={target.cross}')
+    if target.llvm:
+        cmd.append(f'LLVM={target.llvm}')
     if shutil.which('ccache') and not os.environ.get('RTH_NO_CCACHE'):
         cmd += [f'CC=ccache {cc}', 'HOSTCC=ccache gcc']
     extra = os.environ.get('RTH_MAKE_FLAGS')
@@ -772,9 +804,7 @@ def configure(src, build, target, allow_undefined=False):
 
 
 def build(src, target, build_dir=None, allow_undefined=False):
-    require('make', 'gcc', 'flex', 'bison', 'bc', 'perl')
-    if target.cross:
-        require(target.cross + 'gcc')
+    require('make', 'gcc', 'flex', 'bison', 'bc', 'perl', *target.tools)
     b = build_dir or os.path.join(build_root(), target.name)
     configure(src, b, target, allow_undefined)
     goal = 'bzImage' if target.arch in ('x86_64', 'i386') else 'Image'

@@ -388,3 +388,20 @@ class TouchedObjectsTest(unittest.TestCase):
                              ['arch/x86/kernel/rethook.o', 'lib/tests/t.o'])
             self.assertEqual(rth.touched_objects(files, 'arm64', b),
                              ['lib/tests/t.o'])
+
+
+class TargetOptionsTest(unittest.TestCase):
+    def test_llvm_and_smp(self):
+        t = rth.parse_targets('a arm64 suites=s smp=2 llvm=-19 common arm64\n')['a']
+        self.assertEqual((t.smp, t.llvm, t.fragments), (2, '-19', ['common', 'arm64']))
+        self.assertEqual(t.cc, 'clang-19')
+        self.assertIn('LLVM=-19', rth.make_cmd('/s', '/b', t, 'Image'))
+        g = rth.parse_targets('g arm64 suites=s common\n')['g']
+        self.assertEqual((g.cc, g.llvm), ('aarch64-linux-gnu-gcc', ''))
+        with self.assertRaises(rth.HarnessError):
+            rth.parse_targets('b arm64 suites=s llvm=19 common\n')
+
+    def test_tool_package(self):
+        self.assertEqual([rth.tool_package(c) for c in
+                          ('clang-19', 'ld.lld-19', 'llvm-ar-19', 'aarch64-linux-gnu-gcc')],
+                         ['clang-19', 'lld-19', 'llvm-19', 'gcc-aarch64-linux-gnu'])
