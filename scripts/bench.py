@@ -372,6 +372,18 @@ def debian_codename():
     return 'bookworm'
 
 
+def sysroot_symlinks(root):
+    """Point absolute symlinks of an unpacked sysroot into it: Debian's
+    libz.so -> /lib/<triplet>/libz.so.1... would name the host's file."""
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p) and os.readlink(p).startswith('/'):
+                target = os.path.join(root, os.readlink(p).lstrip('/'))
+                os.unlink(p)
+                os.symlink(os.path.relpath(target, d), p)
+
+
 def fetch_debs(arch, pkgs, dest):
     """apt-get download Debian packages of a foreign arch with a private apt
     state (the system's apt configuration is not touched) and unpack them
@@ -406,6 +418,7 @@ def fetch_debs(arch, pkgs, dest):
     os.makedirs(dest)
     for deb in sorted(glob.glob(os.path.join(dl, '*.deb'))):
         run(['dpkg-deb', '-x', deb, dest], quiet=True)
+    sysroot_symlinks(dest)
     with open(stampf, 'w') as f:
         f.write(want)
     return dest
@@ -527,7 +540,7 @@ def kernel(arch, which, repo, tag, shash, upto=None):
     log(f'{arch} {which} kernel: building (config {key}); log {b}/build.log')
     # The fragments name options the series adds (the trampoline suite):
     # the base tree does not define them, which is expected, not an error.
-    img = rth.build(wt, target, b, allow_undefined=(which == 'base'))
+    img = rth.build(wt, target, b, allow_undefined=(which == 'base' or upto is not None))
     os.makedirs(d + '.tmp', exist_ok=True)
     shutil.copy(img, os.path.join(d + '.tmp', os.path.basename(img)))
     shutil.copy(os.path.join(b, '.config'), os.path.join(d + '.tmp', 'config'))
@@ -592,8 +605,10 @@ def bench_make_cmd(wt, arch, btf, tools, sysroot=None, jobs=None):
     else:
         trip = GNU_TRIPLET[arch]
         inc = f'-I{sysroot}/usr/include -I{sysroot}/usr/include/{trip}'
-        lib = f'-L{sysroot}/usr/lib/{trip}'
-        cmd += [f'ARCH={arch}', f'CROSS_COMPILE={trip}-',
+        lib = f'-L{sysroot}/usr/lib/{trip} -L{sysroot}/lib/{trip}'
+        # LDFLAGS reaches libbpf's own shared-library link (it reads no
+        # EXTRA_LDFLAGS), which needs the arm64 libelf.so and libz.so.
+        cmd += [f'ARCH={arch}', f'CROSS_COMPILE={trip}-', f'LDFLAGS={lib}',
                 f'LIBELF_CFLAGS={inc}', f'EXTRA_CFLAGS={inc}',
                 f'EXTRA_LDFLAGS={lib}', f'LDLIBS=-static {lib} {libs}']
     return cmd + [os.path.join(sdir, 'bench')]
