@@ -405,3 +405,11 @@ class TargetOptionsTest(unittest.TestCase):
         self.assertEqual([rth.tool_package(c) for c in
                           ('clang-19', 'ld.lld-19', 'llvm-ar-19', 'aarch64-linux-gnu-gcc')],
                          ['clang-19', 'lld-19', 'llvm-19', 'gcc-aarch64-linux-gnu'])
+
+
+class SeesChangeTest(unittest.TestCase):
+    def test_other_arch_only(self):
+        x86 = ['arch/x86/kernel/rethook.c', 'arch/x86/Kconfig']
+        self.assertFalse(rth.sees_change(x86, 'arm64'))
+        self.assertTrue(rth.sees_change(x86, 'i386'))
+        self.assertTrue(rth.sees_change(x86 + ['lib/tests/Kconfig'], 'arm64'))
