@@ -281,8 +281,8 @@ def cover_tables(path=None):
                                       + (f' --modes {modes}' if modes != 'icount,wall'
                                          else ''))
             out[key] = (format_table(arch, a) +
-                        f'({res.get("date", "?")[:10]}, python3 {cmd}; '
-                        f'results/bench-latest.json)\n')
+                        f'({cmd}, {res.get("date", "?")[:10]};\n'
+                        f' results/bench-latest.json)\n')
     return out
 
 
