@@ -1281,9 +1281,10 @@ def cmd_export(args):
 
 # ----------------------------------------------------------------- mails
 
-# Every patch changes what the generic rethook code gets from an arch
-# trampoline, or tests it: its maintainers are on all of them.
-SERIES_WIDE_FILES = ['kernel/trace/rethook.c', 'include/linux/rethook.h']
+# Every patch changes what the generic rethook and kretprobe code gets
+# from an arch trampoline, or tests it: their maintainers get all of them.
+SERIES_WIDE_FILES = ['kernel/trace/rethook.c', 'include/linux/rethook.h',
+                     'kernel/kprobes.c']
 ADDR_RE = re.compile(r'^(.*?<[^>]+>|[^\s<>()]+@[^\s<>()]+)\s*(?:\((.*)\))?$')
 
 
