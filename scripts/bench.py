@@ -507,9 +507,7 @@ def bench_src(repo, tag):
     between base and patched with git, so a switch rebuilds only what the
     series touches (one build directory per arch)."""
     wt = os.path.join(rth.cache_dir(), 'bench-src')
-    if not os.path.exists(os.path.join(wt, '.git')):
-        rth.git(repo, 'worktree', 'prune', quiet=True)
-        rth.git(repo, 'worktree', 'add', '-q', '--detach', wt, tag)
+    rth.ensure_worktree(repo, wt, tag)
     return wt
 
 
@@ -580,11 +578,8 @@ def bench_tools_tree(repo, tag, arch):
     """The selftests build writes into its source tree: one worktree per
     arch at the base tag (bench is the same program for base and patched)."""
     wt = os.path.join(rth.cache_dir(), f'bench-tools-{arch}')
-    if not os.path.exists(os.path.join(wt, '.git')):
-        rth.git(repo, 'worktree', 'prune', quiet=True)
-        rth.git(repo, 'worktree', 'add', '-q', '--detach', wt, tag)
-    else:
-        rth.git(wt, 'checkout', '-q', '--detach', tag, quiet=True)
+    rth.ensure_worktree(repo, wt, tag)
+    rth.git(wt, 'checkout', '-q', '--detach', tag, quiet=True)
     return wt
 
 

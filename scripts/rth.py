@@ -587,18 +587,29 @@ def export_series(repo, base, branch, repo_dir=REPO):
     return names
 
 
+def ensure_worktree(repo, wt, ref, replace_foreign=False):
+    """A detached worktree of repo at wt (added at ref if missing). A
+    checkout at wt that belongs to another repository is removed when
+    replace_foreign (a cache path of ours), refused otherwise."""
+    if os.path.exists(os.path.join(wt, '.git')) and \
+            git_common_dir(wt) != git_common_dir(repo):
+        if not replace_foreign:
+            raise HarnessError(f'{wt} is not a worktree of {repo}; refusing '
+                               f'to touch it')
+        shutil.rmtree(wt)
+    if not os.path.exists(os.path.join(wt, '.git')):
+        git(repo, 'worktree', 'prune', quiet=True)
+        git(repo, 'worktree', 'add', '-q', '--detach', wt, ref)
+    return wt
+
+
 def check_export(repo, base, repo_dir=REPO):
     """Differences between patches/ and a regeneration from git am.
 
     The series is applied in a worktree of its own, so that a check never
     changes the checkout a build or a boot of another job is using."""
-    wt = os.path.normpath(repo) + '-export-check'
-    if os.path.exists(os.path.join(wt, '.git')) and \
-            git_common_dir(wt) != git_common_dir(repo):
-        shutil.rmtree(wt)               # a stale worktree of another repo
-    if not os.path.exists(os.path.join(wt, '.git')):
-        git(repo, 'worktree', 'prune', quiet=True)
-        git(repo, 'worktree', 'add', '-q', '--detach', wt, base)
+    wt = ensure_worktree(repo, os.path.normpath(repo) + '-export-check', base,
+                         replace_foreign=True)
     try:
         return _check_export(wt, base, repo_dir)
     finally:
@@ -1229,9 +1240,11 @@ def cmd_each(args):
         json.dump({'base': tag, 'rows': table}, f, indent=1)
     print('(= : the patch touches only other arches\' files; this arch builds '
           'the same tree as for the patch before, or the base)')
-    n_fail = sum(1 for r in table for v in r.values() if v in ('FAIL', 'W=1'))
-    print(f'each-patch: {len(table) * (1 + len(targets)) - n_fail} passed, '
-          f'{n_fail} failed')
+    cells = [v for r in table for k, v in r.items() if k != 'patch']
+    n_fail = sum(1 for v in cells if v in ('FAIL', 'W=1'))
+    n_same = cells.count('=')
+    print(f'each-patch: {len(cells) - n_fail - n_same} passed, {n_same} same '
+          f'tree as before (not rebuilt), {n_fail} failed')
     return 0 if ok else 1
 
 

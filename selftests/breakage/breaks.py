@@ -131,12 +131,7 @@ def verdict(target, text, hang):
 
 def prepare_worktree(wt):
     repo, tag = rth.ensure_base()
-    if not os.path.exists(os.path.join(wt, '.git')):
-        rth.git(repo, 'worktree', 'prune', quiet=True)
-        rth.git(repo, 'worktree', 'add', '-q', '--detach', wt, tag)
-    if rth.git_common_dir(wt) != rth.git_common_dir(repo):
-        raise HarnessError(f'{wt} is not a worktree of {repo}; refusing to '
-                           f'reset it')
+    rth.ensure_worktree(repo, wt, tag)
     names = rth.apply_series(wt, tag, branch='breakage')
     return names
 
