@@ -13,6 +13,7 @@ shared, read-only) into the cache, and all builds are out of tree there.
 
 import argparse
 import dataclasses
+import fcntl
 import glob
 import hashlib
 import json
@@ -814,9 +815,39 @@ def configure(src, build, target, allow_undefined=False):
     return cfg
 
 
+def lock_build_dir(b):
+    """Take <b>/.rth-build.lock (flock) or fail naming its holder.
+
+    Two builds in one output directory corrupt each other's objects. The
+    returned fd is also handed to make (pass_fds), so a make that outlives
+    a killed harness process still holds the lock.
+    """
+    os.makedirs(b, exist_ok=True)
+    fd = os.open(os.path.join(b, '.rth-build.lock'), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 200).decode(errors='replace').strip()
+        os.close(fd)
+        raise HarnessError(f'another build is running in {b} ({holder or "holder unknown"}); '
+                           'wait for it to finish or stop it (two builds in one '
+                           'output directory corrupt each other)') from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f'pid {os.getpid()}: {" ".join(sys.argv)}'.encode())
+    return fd
+
+
 def build(src, target, build_dir=None, allow_undefined=False):
     require('make', 'gcc', 'flex', 'bison', 'bc', 'perl', *target.tools)
     b = build_dir or os.path.join(build_root(), target.name)
+    lock = lock_build_dir(b)
+    try:
+        return _build_locked(src, target, b, allow_undefined, lock)
+    finally:
+        os.close(lock)
+
+
+def _build_locked(src, target, b, allow_undefined, lock):
     configure(src, b, target, allow_undefined)
     goal = 'bzImage' if target.arch in ('x86_64', 'i386') else 'Image'
     t0 = time.time()
@@ -824,7 +855,7 @@ def build(src, target, build_dir=None, allow_undefined=False):
     log(f'building {target.name} ({target.arch}) in {b}; log {logf}')
     with open(logf, 'w') as lf:
         res = subprocess.run(make_cmd(src, b, target, goal), stdout=lf,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, pass_fds=(lock,))
     if res.returncode != 0:
         with open(logf) as lf:
             tail = lf.read().splitlines()[-40:]

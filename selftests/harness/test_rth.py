@@ -300,9 +300,6 @@ class BootTest(unittest.TestCase):
             self.assertIn('kunit_shutdown=reboot', app)
 
 
-if __name__ == '__main__':
-    unittest.main()
-
 
 class ExportTest(unittest.TestCase):
     def test_render_cover(self):
@@ -413,3 +410,35 @@ class SeesChangeTest(unittest.TestCase):
         self.assertFalse(rth.sees_change(x86, 'arm64'))
         self.assertTrue(rth.sees_change(x86, 'i386'))
         self.assertTrue(rth.sees_change(x86 + ['lib/tests/Kconfig'], 'arm64'))
+
+
+class BuildLockTest(unittest.TestCase):
+    def test_second_build_in_same_dir_fails(self):
+        with tempfile.TemporaryDirectory() as d:
+            fd = rth.lock_build_dir(d)
+            try:
+                # flock is per open file description: a second open in
+                # the same process conflicts like another process would.
+                with self.assertRaisesRegex(rth.HarnessError,
+                                            f'another build is running in {d} \\(pid {os.getpid()}'):
+                    rth.lock_build_dir(d)
+            finally:
+                os.close(fd)
+            os.close(rth.lock_build_dir(d))   # free again once released
+
+    def test_lock_outlives_harness_in_child(self):
+        with tempfile.TemporaryDirectory() as d:
+            fd = rth.lock_build_dir(d)
+            child = subprocess.Popen(['sleep', '30'], pass_fds=(fd,))
+            os.close(fd)
+            try:
+                with self.assertRaises(rth.HarnessError):
+                    rth.lock_build_dir(d)
+            finally:
+                child.kill()
+                child.wait()
+            os.close(rth.lock_build_dir(d))
+
+
+if __name__ == '__main__':
+    unittest.main()
