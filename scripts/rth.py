@@ -1012,7 +1012,22 @@ def judge(target, text):
             failures.append(f'suite {s} ran no case')
     for line in splats:
         failures.append(f'console: {line}')
+    if target.smp > 1:
+        cpus = online_cpus(text)
+        if cpus != target.smp:
+            got = ('no "smp: Brought up" line on the console' if cpus is None
+                   else f'the kernel brought up {cpus}')
+            failures.append(f'{target.smp} CPUs wanted (-smp {target.smp}); {got}')
     return suites, failures
+
+
+SMP_UP_RE = re.compile(r'smp: Brought up \d+ nodes?, (\d+) CPUs?')
+
+
+def online_cpus(text):
+    """CPUs the kernel says it brought up at boot, or None."""
+    m = SMP_UP_RE.search(text)
+    return int(m.group(1)) if m else None
 
 
 def failing_case_log(suite, case):

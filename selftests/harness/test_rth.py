@@ -103,6 +103,19 @@ class KtapTest(unittest.TestCase):
         _, failures = rth.judge(t, text)
         self.assertEqual(failures, ['suite kprobes_test ran no case'])
 
+    def test_smp_target_needs_all_cpus(self):
+        # x86 without ACPI only finds the CPUs of SeaBIOS's MP table (one)
+        t = rth.Target('x', 'x86_64', [], ['kprobes_test'], smp=2)
+        one = CONSOLE + '[    0.5] smp: Brought up 1 node, 1 CPU\n'
+        two = CONSOLE + '[    0.5] smp: Brought up 1 node, 2 CPUs\n'
+        self.assertEqual(rth.judge(t, one)[1],
+                         ['2 CPUs wanted (-smp 2); the kernel brought up 1'])
+        self.assertEqual(rth.judge(t, two)[1], [])
+        self.assertEqual(rth.judge(t, CONSOLE)[1],
+                         ['2 CPUs wanted (-smp 2); no "smp: Brought up" line on the console'])
+        t1 = rth.Target('x', 'x86_64', [], ['kprobes_test'])
+        self.assertEqual(rth.judge(t1, one)[1], [])
+
 
 class FragmentTest(unittest.TestCase):
     def test_parse_and_dropped(self):
