@@ -542,6 +542,8 @@ def kernel(arch, which, repo, tag, shash, upto=None):
     os.makedirs(d + '.tmp', exist_ok=True)
     shutil.copy(img, os.path.join(d + '.tmp', os.path.basename(img)))
     shutil.copy(os.path.join(b, '.config'), os.path.join(d + '.tmp', 'config'))
+    # Symbols for scripts/trace-event (the 100+ MB vmlinux is not kept).
+    shutil.copy(os.path.join(b, 'System.map'), os.path.join(d + '.tmp', 'System.map'))
     objcopy = (target.cross or '') + 'objcopy'
     run([objcopy, '--dump-section', f'.BTF={d}.tmp/vmlinux.btf',
          os.path.join(b, 'vmlinux'), os.path.join(d + '.tmp', 'vmlinux.o.tmp')],
@@ -550,6 +552,7 @@ def kernel(arch, which, repo, tag, shash, upto=None):
     with open(os.path.join(d + '.tmp', 'meta.json'), 'w') as f:
         json.dump({'arch': arch, 'which': which, 'base': tag,
                    'series_hash': shash if which == 'patched' else 'none',
+                   'upto': upto,
                    'head': rth.git_out(wt, 'rev-parse', 'HEAD'),
                    'build_seconds': round(time.time() - t0)}, f, indent=1)
     shutil.rmtree(d, ignore_errors=True)
