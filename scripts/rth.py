@@ -555,7 +555,10 @@ def format_series(repo, base, branch, outdir, cover_text):
     n = int(git_out(repo, 'rev-list', '--count', f'{base}..{branch}'))
     if n == 0:
         return []
-    run(['git', '-C', repo, 'format-patch', '-q', '--zero-commit',
+    # core.abbrev pinned: by default git abbreviates the blob ids of the
+    # 'index' lines to a length that grows with the repository's object
+    # count, so a fresh base repository would regenerate different patches.
+    run(['git', '-C', repo, '-c', 'core.abbrev=12', 'format-patch', '-q', '--zero-commit',
          '--cover-letter', '--cover-from-description=auto', f'--base={base}',
          '--signature=rethook-series', '-o', outdir, f'{base}..{branch}'], quiet=True)
     # The cover letter's Date is "now": pin it to the last commit's date.

@@ -315,6 +315,36 @@ class BootTest(unittest.TestCase):
 
 
 class ExportTest(unittest.TestCase):
+    def test_index_lines_do_not_depend_on_the_repository(self):
+        # A fresh base repository abbreviates blob ids to 7 digits, a big
+        # long-lived one to 9 or more: the export pins 12.
+        with tempfile.TemporaryDirectory() as d:
+            repo = os.path.join(d, 'r')
+            env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@example.org',
+                       GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@example.org')
+            def g(*a):
+                subprocess.run(['git', '-C', repo, *a], check=True, env=env,
+                               capture_output=True)
+            os.makedirs(repo)
+            g('init', '-q', '-b', 'base')
+            g('config', 'core.abbrev', '7')
+            with open(os.path.join(repo, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            g('add', 'f.c')
+            g('commit', '-q', '-m', 'base')
+            g('tag', 'b')
+            g('checkout', '-q', '-b', 'topic')
+            with open(os.path.join(repo, 'f.c'), 'w') as f:
+                f.write('int a, b;\n')
+            g('commit', '-q', '-a', '-m', 'f: add b')
+            out = os.path.join(d, 'out')
+            with mock.patch.dict(os.environ, env):
+                names = rth.format_series(repo, 'b', 'topic', out, 'cover\n\ntext\n')
+            self.assertEqual(len(names), 1)
+            with open(os.path.join(out, names[0])) as f:
+                text = f.read()
+            self.assertRegex(text, r'\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n')
+
     def test_render_cover(self):
         self.assertEqual(rth.render_cover('a\n@T@\nb\n', {'T': 'x | y\n'}),
                          'a\nx | y\nb\n')
