@@ -465,6 +465,10 @@ class Kernel:
     def btf(self):
         return os.path.join(self.dir, 'vmlinux.btf')
 
+    @property
+    def system_map(self):
+        return os.path.join(self.dir, 'System.map')
+
 
 def load_bench_targets():
     with open(BENCH_TARGETS_FILE) as f:
@@ -528,7 +532,7 @@ def kernel(arch, which, repo, tag, shash, upto=None):
                       config_hash(target), shash if which == 'patched' else 'none')[:16]
     d = os.path.join(bench_cache(), 'kernels', f'{arch}-{key}')
     k = Kernel(arch, which, key, d)
-    if os.path.exists(k.image) and os.path.exists(k.btf):
+    if all(os.path.exists(f) for f in (k.image, k.btf, k.system_map)):
         log(f'{arch} {which} kernel: cached {d}')
         return k
     wt = bench_src(repo, tag)
