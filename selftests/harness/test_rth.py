@@ -483,5 +483,28 @@ class BuildLockTest(unittest.TestCase):
             os.close(rth.lock_build_dir(d))
 
 
+class CheckpatchTest(unittest.TestCase):
+    """Which checkpatch complaints a commit log may explain."""
+
+    def verdict(self, out, log):
+        with tempfile.NamedTemporaryFile('w', suffix='.patch') as f:
+            f.write(f'Subject: [PATCH] x\n\n{log}\n---\n diff\n')
+            f.flush()
+            res = subprocess.CompletedProcess([], 1, out + '\ntotal: 0 errors, 1 warnings\n', '')
+            with mock.patch.object(rth, 'run', return_value=res):
+                return rth.checkpatch('/src', f.name)
+
+    def test_explained_types_only(self):
+        said = 'checkpatch warns about the leading spaces; the file indents so.'
+        ok, summary = self.verdict('WARNING:LEADING_SPACE: please, no spaces', said)
+        self.assertTrue(ok)
+        self.assertIn('explained in the commit log', summary)
+        self.assertTrue(self.verdict('WARNING:FILE_PATH_CHANGES: added file', said)[0])
+        # not explained in the log, or not a type a log may explain
+        self.assertFalse(self.verdict('WARNING:LEADING_SPACE: spaces', 'No word.')[0])
+        self.assertFalse(self.verdict('WARNING:LEADING_SPACE: x\nERROR:SPACING: y', said)[0])
+        self.assertFalse(self.verdict('CHECK:PARENTHESIS_ALIGNMENT: z', said)[0])
+
+
 if __name__ == '__main__':
     unittest.main()
