@@ -283,7 +283,32 @@ def cover_tables(path=None):
             out[key] = (format_table(arch, a) +
                         f'({cmd}, {res.get("date", "?")[:10]};\n'
                         f' results/bench-latest.json)\n')
+    out['BENCH_WALL_NOISE'] = wall_noise(res)
     return out
+
+
+def wall_noise(res):
+    """The largest wall-clock delta, over both arches, among triggers whose
+    instruction count the patches do not change (|icount delta| < 0.05%):
+    how far the wall-clock columns move without any code change."""
+    worst = None
+    for arch in ARCHES:
+        a = (res or {}).get('arches', {}).get(arch)
+        if not a or not a.get('runs'):
+            continue
+        s = summarize(a)
+        for trig, ic in s.get('icount', {}).items():
+            w = s.get('wall', {}).get(trig, {}).get('delta_pct')
+            if ic.get('delta_pct') is None or w is None or abs(ic['delta_pct']) >= 0.05:
+                continue
+            if worst is None or abs(w) > abs(worst[0]):
+                worst = (w, arch, trig)
+    if worst is None:
+        return 'no wall-clock run to compare'
+    w, arch, trig = worst
+    return (f'between the base and patched boots below they\n'
+            f'differ by up to {w:+.0f}% for a trigger whose instruction count is\n'
+            f'the same in both ({arch} {trig})')
 
 
 # ------------------------------------------------------------ initramfs

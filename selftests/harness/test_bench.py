@@ -137,12 +137,23 @@ class TestTables(unittest.TestCase):
             with open(p, 'w') as f:
                 json.dump(res, f)
             tables = bench.cover_tables(p)
-        self.assertEqual(set(tables), {'BENCH_X86_64', 'BENCH_ARM64'})
+        self.assertEqual(set(tables), {'BENCH_X86_64', 'BENCH_ARM64', 'BENCH_WALL_NOISE'})
         self.assertIn('kretprobe', tables['BENCH_X86_64'])
         self.assertIn('no benchmark results', tables['BENCH_ARM64'])
         # the cover template's placeholders are filled from it
-        out = rth.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n', tables)
+        out = rth.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n@BENCH_WALL_NOISE@\n', tables)
         self.assertNotIn('@BENCH', out)
+
+    def test_wall_noise(self):
+        res = fake_results()
+        # kretprobe's icount changes: its wall delta is not noise
+        self.assertEqual(bench.wall_noise(res), 'no wall-clock run to compare')
+        runs = res['arches']['x86_64']['runs']
+        runs[3]['triggers']['trig-fentry'] = {'mops': 1000 / 100.0}
+        runs[4]['triggers']['trig-fentry'] = {'mops': 1000 / 130.0}
+        self.assertIn('up to +30% for', bench.wall_noise(res))
+        self.assertIn('(x86_64 trig-fentry)', bench.wall_noise(res))
+        self.assertEqual(bench.wall_noise(None), 'no wall-clock run to compare')
 
 
 class TestInputs(unittest.TestCase):
