@@ -92,6 +92,24 @@ class CheckTrampolineTest(unittest.TestCase):
                                  'FAIL: still has kretprobe_brk_handler'),
         })
 
+    def test_targets_from_build_root(self):
+        if not shutil.which('gcc'):
+            self.skipTest('gcc not installed')
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'x86_64'))
+            os.rename(build('gcc', X86_GOOD, d, 'good'), os.path.join(d, 'x86_64', 'vmlinux'))
+            env = dict(os.environ, RTH_BUILD_ROOT=d)
+            res = subprocess.run([sys.executable, SCRIPT, '--targets', 'x86_64'],
+                                 capture_output=True, text=True, env=env)
+            self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+            self.assertIn(os.path.join(d, 'x86_64', 'vmlinux'), res.stdout)
+            res = subprocess.run([sys.executable, SCRIPT, '--targets', 'x86_64', 'arm64'],
+                                 capture_output=True, text=True, env=env)
+            self.assertEqual(res.returncode, 2)     # no arm64 build there
+            res = subprocess.run([sys.executable, SCRIPT, '--targets'],
+                                 capture_output=True, text=True, env=env)
+            self.assertEqual(res.returncode, 2)
+
     def test_not_elf(self):
         with tempfile.NamedTemporaryFile('w') as f:
             f.write('not a kernel\n')
