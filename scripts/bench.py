@@ -38,6 +38,7 @@ from rth import HarnessError, log, run  # noqa: E402
 REPO = rth.REPO
 BENCH_TARGETS_FILE = os.path.join(REPO, 'ci', 'bench-targets')
 LATEST = os.path.join(REPO, 'results', 'bench-latest.json')
+BENCH_PY = os.path.join(REPO, 'scripts', 'bench.py')   # the command, for plot()
 
 TRIGGERS = ['trig-syscall-count', 'trig-kernel-count', 'trig-kprobe',
             'trig-kretprobe', 'trig-kprobe-multi', 'trig-kretprobe-multi',
@@ -795,7 +796,7 @@ def plot(results, png):
             with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
                 json.dump(results, f)
             try:
-                res = subprocess.run([syspy, os.path.abspath(__file__), '--table',
+                res = subprocess.run([syspy, BENCH_PY, '--table',
                                       '--results', f.name, '--plot', png],
                                      env=dict(os.environ, RTH_BENCH_PLOT_CHILD='1'),
                                      stdout=subprocess.DEVNULL)
