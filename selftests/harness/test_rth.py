@@ -292,7 +292,7 @@ class BootTest(unittest.TestCase):
                 'import sys,time\nfor i in range(80): print("line", i)\n'
                 'sys.stdout.flush(); time.sleep(30)']
         with tempfile.TemporaryDirectory() as d, \
-                mock.patch.object(rth, 'qemu_cmd', return_value=fake):
+                mock.patch('rthlib.qemu.qemu_cmd', return_value=fake):
             with self.assertRaises(rth.HarnessError) as cm:
                 rth.boot(t, 'img', os.path.join(d, 'console.log'), timeout=2)
         msg = str(cm.exception)
@@ -369,9 +369,9 @@ class ExportTest(unittest.TestCase):
                                check=True)
             repo = os.path.join(d, 'r')
             os.makedirs(os.path.join(repo, 'ci'))
-            with mock.patch.object(rth, 'COVER_TEMPLATE',
-                                   os.path.join(repo, 'ci', 'c.txt')):
-                with open(rth.COVER_TEMPLATE, 'w') as f:
+            with mock.patch('rthlib.series.COVER_TEMPLATE',
+                            os.path.join(repo, 'ci', 'c.txt')):
+                with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
                     f.write('lib: two ints\n\nBody.\n')
                 names = rth.export_series(kern, 'b', 'main', repo_dir=repo)
                 self.assertEqual(names, ['0001-lib-add-x0.patch',
@@ -491,7 +491,7 @@ class CheckpatchTest(unittest.TestCase):
             f.write(f'Subject: [PATCH] x\n\n{log}\n---\n diff\n')
             f.flush()
             res = subprocess.CompletedProcess([], 1, out + '\ntotal: 0 errors, 1 warnings\n', '')
-            with mock.patch.object(rth, 'run', return_value=res):
+            with mock.patch('rthlib.patchcheck.run', return_value=res):
                 return rth.checkpatch('/src', f.name)
 
     def test_explained_types_only(self):

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Debian packages fetched with a private apt state.
+
+The archive comes from this machine's own apt sources; the system's apt
+configuration and state are neither read for packages nor written.
+"""
+
+import glob
+import os
+import re
+
+from rthlib.common import HarnessError
+
+
+def apt_archive_uri(sources_dirs=('/etc/apt',)):
+    """The Debian archive URI from this machine's apt configuration.
+
+    Looks at sources.list and sources.list.d/ (one-line and deb822 forms)
+    for an entry whose suite is a plain Debian release (not -security) and
+    returns its URI, so no mirror host is written into this repository.
+    """
+    entries = []
+    for base in sources_dirs:
+        files = [os.path.join(base, 'sources.list')]
+        files += sorted(glob.glob(os.path.join(base, 'sources.list.d', '*.list')))
+        files += sorted(glob.glob(os.path.join(base, 'sources.list.d', '*.sources')))
+        for path in files:
+            try:
+                with open(path, encoding='utf-8', errors='replace') as f:
+                    text = f.read()
+            except OSError:
+                continue
+            entries += parse_apt_sources(text, deb822=path.endswith('.sources'))
+    for uri, suites in entries:
+        if any(re.fullmatch(r'(bookworm|trixie|forky|stable|testing|sid|'
+                            r'unstable|oldstable)(-updates|-backports)?', s)
+               for s in suites) and 'security' not in uri:
+            return uri.rstrip('/')
+    raise HarnessError('no Debian archive found in /etc/apt/sources.list{,.d}; '
+                       'set KERNEL_TARBALL to a linux-source-7.3 tarball or '
+                       'KERNEL_SRC to a v7.3 tree instead')
+
+
+def parse_apt_sources(text, deb822):
+    out = []
+    if deb822:
+        for stanza in re.split(r'\n\s*\n', text):
+            fields = {}
+            for line in stanza.splitlines():
+                if line.startswith('#') or ':' not in line:
+                    continue
+                k, v = line.split(':', 1)
+                fields[k.strip().lower()] = v.split()
+            if 'deb' not in fields.get('types', []):
+                continue
+            if fields.get('enabled', ['yes'])[0].lower() == 'no':
+                continue
+            for uri in fields.get('uris', []):
+                out.append((uri, fields.get('suites', [])))
+    else:
+        for line in text.splitlines():
+            line = line.split('#', 1)[0].strip()
+            if not line.startswith('deb '):
+                continue
+            words = re.sub(r'\[[^]]*\]', '', line).split()
+            if len(words) >= 3:
+                out.append((words[1], [words[2]]))
+    return out
+
+
+def private_apt(apt, sources_line, extra_opts=()):
+    """Make a private apt state dir with one sources line; its apt-get -o options.
+
+    The system's apt configuration and state are neither read for packages
+    nor written.
+    """
+    for d in ('lists/partial', 'cache/archives/partial', 'etc/sources.list.d',
+              'etc/preferences.d', 'etc/apt.conf.d', 'debs'):
+        os.makedirs(os.path.join(apt, d), exist_ok=True)
+    with open(os.path.join(apt, 'etc', 'sources.list'), 'w') as f:
+        f.write(sources_line + '\n')
+    open(os.path.join(apt, 'status'), 'a').close()
+    return ['-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
+            '-o', f'Dir::State::status={apt}/status',
+            '-o', f'Dir::Cache={apt}/cache',
+            '-o', f'Dir::Etc::SourceList={apt}/etc/sources.list',
+            '-o', f'Dir::Etc::SourceParts={apt}/etc/sources.list.d',
+            '-o', f'Dir::Etc::Preferences={apt}/etc/preferences',
+            '-o', f'Dir::Etc::PreferencesParts={apt}/etc/preferences.d',
+            *extra_opts,
+            '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1']

@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Harness for the rethook trampoline series.
+
+One job per function: fetch the base tree, apply the series, configure and
+build a target, boot it in QEMU and read the KUnit (KTAP) results. Every
+default can be overridden by an option or an environment variable; every
+error names what was expected and what to do.
+
+Nothing the user owns is modified: a KERNEL_SRC tree is cloned (objects
+shared, read-only) into the cache, and all builds are out of tree there.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from rthlib.base import check_version, ensure_base
+from rthlib.build import build, build_root
+from rthlib.common import HarnessError, REPO, cache_dir, git, git_out, log
+from rthlib.kunit import run_targets
+from rthlib.mails import (COVER_TEMPLATE, SERIES_WIDE_FILES, add_headers,
+                          cover_tables, get_maintainer, merge_recipients,
+                          render_cover, split_recipients)
+from rthlib.patchcheck import checkpatch, sees_change, w1_warnings
+from rthlib.series import (apply_series, check_export, export_series,
+                           quilt_check, read_series)
+from rthlib.targets import load_targets, select_targets
+
+
+def cmd_tree(args):
+    """Build, boot and judge targets from any kernel tree, as it is."""
+    src = os.path.abspath(args.src)
+    check_version(src)
+    out = args.results or os.path.join(build_root(), 'tree-results.json')
+    return run_targets(src, select_targets(args.targets), args.timeout, out,
+                       {'src': src})
+
+
+def cmd_kunit(args):
+    targets = load_targets()
+    names = args.targets or ['x86_64', 'x86_64-fp', 'i386', 'arm64']
+    unknown = [n for n in names if n not in targets]
+    if unknown:
+        raise HarnessError(f'unknown target(s) {", ".join(unknown)}; known: '
+                           f'{", ".join(targets)}')
+    repo, tag = ensure_base()
+    if args.base_only:
+        git(repo, 'checkout', '-q', '-f', '-B', 'series', tag)
+        names_applied = []
+    else:
+        if read_series(os.path.join(REPO, 'series')):
+            diffs = check_export(repo, tag)
+            if diffs:
+                raise HarnessError('patches/ is not what regeneration from git '
+                                   'produces:\n' + '\n'.join(diffs))
+            log('patches/ equals its regeneration from git')
+        names_applied = apply_series(repo, tag)
+        if not args.no_quilt:
+            quilt_check(repo, tag)
+    out = args.results or os.path.join(cache_dir(), 'kunit-results.json')
+    return run_targets(repo, [targets[n] for n in names], args.timeout, out,
+                       {'base': tag, 'patches': names_applied})
+
+
+def cmd_each(args):
+    """Build every prefix of the series on each arch; checkpatch each patch."""
+    targets = select_targets(args.targets)
+    repo, tag = ensure_base()
+    names = apply_series(repo, tag)
+    commits = git_out(repo, 'rev-list', '--reverse', f'{tag}..series').split()
+    if len(commits) != len(names):
+        raise HarnessError('series branch and series file disagree')
+    table = []
+    ok = True
+    for k, (name, commit) in enumerate(zip(names, commits), 1):
+        if args.first and k < args.first:
+            continue
+        git(repo, 'checkout', '-q', '-f', commit, quiet=True)
+        row = {'patch': name}
+        cp_ok, summary = checkpatch(repo, os.path.join(REPO, 'patches', name))
+        row['checkpatch'] = ('ok*' if 'explained' in summary else 'ok') if cp_ok else 'FAIL'
+        if cp_ok and 'explained' in summary:
+            log(f'checkpatch --strict {name}: {summary}')
+        if not cp_ok:
+            log(f'checkpatch --strict {name}: {summary}')
+        ok &= cp_ok
+        touched = git_out(repo, 'diff', '--name-only', f'{commit}~1',
+                          commit).split()
+        for t in targets:
+            if not sees_change(touched, t.arch):
+                # the tree this arch builds is the previous prefix's (or the
+                # base's): the build would be the same; do not redo it
+                row[t.name] = '='
+                continue
+            try:
+                build(repo, t, allow_undefined=True)
+                warns = w1_warnings(repo, t, touched)
+                row[t.name] = 'ok' if not warns else 'W=1'
+                if warns:
+                    ok = False
+                    log(f'{name} on {t.name}: W=1 warnings:\n  ' +
+                        '\n  '.join(warns[:20]))
+            except HarnessError as e:
+                row[t.name] = 'FAIL'
+                ok = False
+                log(f'{name} on {t.name}: {str(e)[:2000]}')
+        table.append(row)
+        print(' '.join(f'{v:<10}' if i else f'{v:<56}'
+                       for i, v in enumerate(row.values())), flush=True)
+    git(repo, 'checkout', '-q', '-f', 'series', quiet=True)
+    print()
+    print(f'{"patch":<56} {"checkpatch":<10} ' +
+          ' '.join(f'{t.name:<10}' for t in targets))
+    for row in table:
+        print(f'{row["patch"]:<56} {row["checkpatch"]:<10} ' +
+              ' '.join(f'{row[t.name]:<10}' for t in targets))
+    out = os.path.join(cache_dir(), 'each-patch.json')
+    with open(out, 'w') as f:
+        json.dump({'base': tag, 'rows': table}, f, indent=1)
+    print('(= : the patch touches only other arches\' files; this arch builds '
+          'the same tree as for the patch before, or the base)')
+    cells = [v for r in table for k, v in r.items() if k != 'patch']
+    n_fail = sum(1 for v in cells if v in ('FAIL', 'W=1'))
+    n_same = cells.count('=')
+    print(f'each-patch: {len(cells) - n_fail - n_same} passed, {n_same} same '
+          f'tree as before (not rebuilt), {n_fail} failed')
+    return 0 if ok else 1
+
+
+def cmd_base(args):
+    repo, tag = ensure_base()
+    print(f'{repo} {tag}')
+    return 0
+
+
+def cmd_apply(args):
+    repo, tag = ensure_base()
+    apply_series(repo, tag, upto=args.upto)
+    if not args.no_quilt:
+        quilt_check(repo, tag)
+    print(repo)
+    return 0
+
+
+def cmd_build(args):
+    targets = load_targets()
+    # An absolute path: a relative one changes every compile command line
+    # and so defeats incremental builds and ccache.
+    repo = os.path.abspath(args.src) if args.src else ensure_base()[0]
+    for n in args.targets:
+        if n not in targets:
+            raise HarnessError(f'unknown target {n}; known: {", ".join(targets)}')
+        print(build(repo, targets[n]))
+    return 0
+
+
+def cmd_export(args):
+    repo, tag = ensure_base()
+    if args.check:
+        diffs = check_export(repo, tag)
+        for d in diffs:
+            print(d)
+        if diffs:
+            raise HarnessError('patches/ is not what regeneration produces; '
+                               'run scripts/rth.py export BRANCH')
+        log('patches/ equals its regeneration from git')
+        return 0
+    if not args.branch:
+        raise HarnessError('export needs a branch (or --check)')
+    export_series(args.repo or repo, args.base or tag, args.branch)
+    return 0
+
+
+def cmd_cover(args):
+    with open(COVER_TEMPLATE) as f:
+        print(render_cover(f.read(), cover_tables()), end='')
+    return 0
+
+
+def cmd_mails(args):
+    """The would-be mails: patches/ with To/Cc from get_maintainer.pl.
+    Nothing is sent."""
+    repo, _ = ensure_base()
+    names = read_series(os.path.join(REPO, 'series'))
+    if not names:
+        raise HarnessError('series is empty: nothing to mail')
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    wide = split_recipients(get_maintainer(
+        repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
+    per = []
+    for n in names:
+        to_cc = merge_recipients(split_recipients(get_maintainer(
+            repo, os.path.join(REPO, 'patches', n))), wide)
+        per.append((n, to_cc))
+    cover_to_cc = merge_recipients(*[tc for _, tc in per])
+    report = ['# Would-be mails (nothing sent); recipients from '
+              'scripts/get_maintainer.pl --no-git', '']
+    for n, (to, cc) in [('0000-cover-letter.patch', cover_to_cc)] + per:
+        with open(os.path.join(REPO, 'patches', n)) as f:
+            mail = add_headers(f.read(), to, cc)
+        with open(os.path.join(out, n), 'w') as f:
+            f.write(mail)
+        report += [f'## {n}', f'To: {", ".join(to)}', f'Cc: {", ".join(cc)}', '']
+    with open(os.path.join(out, 'recipients.md'), 'w') as f:
+        f.write('\n'.join(report))
+    print('\n'.join(report))
+    log(f'{len(per) + 1} mail(s) in {out}; read them, then send with '
+        f'git send-email {out}/*.patch (after adding your Signed-off-by)')
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog='rth', description=__doc__.split('\n')[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('base', help='fetch/unpack the base tree, print it')
+    p.set_defaults(fn=cmd_base)
+    p = sub.add_parser('apply', help='git am the series on the base (and quilt check)')
+    p.add_argument('--upto', type=int, help='apply only the first N patches')
+    p.add_argument('--no-quilt', action='store_true')
+    p.set_defaults(fn=cmd_apply)
+    p = sub.add_parser('build', help='configure and build targets')
+    p.add_argument('targets', nargs='+')
+    p.add_argument('--src', help='kernel tree to build (default: the cache\'s)')
+    p.set_defaults(fn=cmd_build)
+    p = sub.add_parser('kunit', help='apply, build, boot and judge KUnit')
+    p.add_argument('targets', nargs='*', help='targets from ci/targets')
+    p.add_argument('--base-only', action='store_true',
+                   help='test the unpatched base')
+    p.add_argument('--no-quilt', action='store_true')
+    p.add_argument('--timeout', type=int,
+                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
+    p.add_argument('--results', help='JSON results file')
+    p.set_defaults(fn=cmd_kunit)
+    p = sub.add_parser('each', help='build every prefix of the series on '
+                       'each target and run checkpatch --strict per patch')
+    p.add_argument('targets', nargs='*', default=['x86_64', 'i386', 'arm64'])
+    p.add_argument('--first', type=int, help='start at patch K')
+    p.set_defaults(fn=cmd_each)
+    p = sub.add_parser('export', help='regenerate patches/ and series from '
+                       'a git branch (--check: compare instead)')
+    p.add_argument('branch', nargs='?')
+    p.add_argument('--repo', help='git repo holding the branch (default: cache)')
+    p.add_argument('--base', help='base commit (default: the base tag)')
+    p.add_argument('--check', action='store_true')
+    p.set_defaults(fn=cmd_export)
+    p = sub.add_parser('tree', help='build, boot and judge targets of a given '
+                       'tree (no series applied; for developing patches)')
+    p.add_argument('targets', nargs='+')
+    p.add_argument('--src', required=True)
+    p.add_argument('--timeout', type=int,
+                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
+    p.add_argument('--results', help='JSON results file')
+    p.set_defaults(fn=cmd_tree)
+    p = sub.add_parser('cover', help='print the cover letter text (with '
+                       'the latest bench tables), e.g. for b4 prep --edit-cover')
+    p.set_defaults(fn=cmd_cover)
+    p = sub.add_parser('mails', help='the would-be mails: patches/ with '
+                       'To/Cc from get_maintainer.pl (nothing is sent)')
+    p.add_argument('--out', default=os.path.join(cache_dir(), 'mails'))
+    p.set_defaults(fn=cmd_mails)
+    args = ap.parse_args(argv)
+    try:
+        return args.fn(args)
+    except HarnessError as e:
+        print(f'rth: error: {e}', file=sys.stderr)
+        return 2

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Per-patch checks of rth.py each: checkpatch --strict, W=1 on the objects
+a patch touches, and which arches a patch changes.
+"""
+
+import os
+import re
+
+from rthlib.build import build_root
+from rthlib.common import run
+from rthlib.targets import make_cmd
+
+
+# checkpatch types a commit log may explain instead of fixing: the new-file
+# "does MAINTAINERS need updating?" question, answered there, and leading
+# spaces where the file being changed indents that way (arm64's
+# asm-offsets.c indents every DEFINE() with two spaces).
+EXPLAINABLE = {'FILE_PATH_CHANGES', 'LEADING_SPACE'}
+
+
+def checkpatch(src, patch):
+    """(ok, summary) of scripts/checkpatch.pl --strict on one patch."""
+    res = run(['perl', os.path.join(src, 'scripts/checkpatch.pl'), '--strict',
+               '--show-types', patch], check=False, capture=True, quiet=True,
+              cwd=src,  # from the kernel tree: elsewhere it misreads patches
+              # Debian's python3 first: its spdxcheck.py needs python3-ply
+              env=dict(os.environ, PATH='/usr/bin:' + os.environ.get('PATH', '')))
+    total = [l for l in res.stdout.splitlines() if l.startswith('total:')]
+    summary = total[-1] if total else res.stdout[-300:]
+    if res.returncode == 0:
+        return True, summary
+    # An exception the commit log explains (it names the checkpatch type or
+    # message) is accepted: 'ok*' in the table.
+    types = set(re.findall(r'^(?:WARNING|CHECK|ERROR):([A-Z_]+):', res.stdout, re.M))
+    with open(patch) as f:
+        log_text = f.read().split('\n---\n', 1)[0]
+    if types and types <= EXPLAINABLE and 'checkpatch' in log_text:
+        return True, f'{summary} ({", ".join(sorted(types))}: explained in the commit log)'
+    return False, summary
+
+
+def touched_objects(files, arch, build_dir):
+    """Objects of the touched .c/.S files that this build compiles."""
+    srcarch = 'x86' if arch in ('x86_64', 'i386') else arch
+    objs = []
+    for f in files:
+        if not f.endswith(('.c', '.S')):
+            continue
+        if f.startswith('arch/') and not f.startswith(f'arch/{srcarch}/'):
+            continue
+        o = f[:-2] + '.o'
+        if os.path.exists(os.path.join(build_dir, o)):
+            objs.append(o)
+    return objs
+
+
+def w1_warnings(src, target, files):
+    """Recompile the touched objects with W=1; the warning lines."""
+    b = os.path.join(build_root(), target.name)
+    objs = touched_objects(files, target.arch, b)
+    if not objs:
+        return []
+    res = run(make_cmd(src, b, target, 'W=1', *objs), check=False,
+              capture=True, quiet=True)
+    out = (res.stdout or '') + (res.stderr or '')
+    warns = [l for l in out.splitlines() if 'warning:' in l or 'error:' in l]
+    if res.returncode != 0 and not warns:
+        warns = out.splitlines()[-10:]
+    return warns
+
+
+def sees_change(files, arch):
+    """Does a patch touching these files change the tree an arch builds?
+    Files under another arch's directory do not."""
+    srcarch = 'x86' if arch in ('x86_64', 'i386') else arch
+    return any(not f.startswith('arch/') or f.startswith(f'arch/{srcarch}/')
+               for f in files)

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+"""QEMU: the command line per arch, one boot with a timeout, the console log."""
+
+import os
+import shlex
+import subprocess
+import time
+
+from rthlib.common import HarnessError, log, require
+
+
+def qemu_cmd(target, image, append=''):
+    cmdline = 'panic=-1 kunit_shutdown=reboot ' + append
+    if target.arch == 'arm64':
+        cpu = os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
+        return ['qemu-system-aarch64', '-M', 'virt', '-cpu', cpu, '-m', '1024',
+                '-smp', str(target.smp),
+                '-nodefaults', '-display', 'none', '-serial', 'stdio',
+                '-no-reboot', '-kernel', image,
+                '-append', 'console=ttyAMA0 ' + cmdline]
+    q = 'qemu-system-x86_64' if target.arch == 'x86_64' else 'qemu-system-i386'
+    cpu = os.environ.get('RTH_QEMU_CPU',
+                         'qemu64' if target.arch == 'x86_64' else 'qemu32')
+    return [q, '-cpu', cpu, '-m', '1024', '-smp', str(target.smp),
+            '-nodefaults', '-display', 'none',
+            '-serial', 'stdio', '-no-reboot', '-kernel', image,
+            '-append', 'console=ttyS0 ' + cmdline]
+
+
+def boot(target, image, logf, timeout=300, extra_append=''):
+    """Boot once; return the console text. Raises on timeout."""
+    cmd = qemu_cmd(target, image, extra_append)
+    require(cmd[0])
+    log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
+    t0 = time.time()
+    with open(logf, 'w') as lf:
+        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            with open(logf, errors='replace') as f:
+                last = f.read().splitlines()[-50:]
+            raise HarnessError(f'{target.name}: QEMU did not finish in '
+                               f'{timeout} s (hang?); last console lines '
+                               f'({logf}):\n' + '\n'.join(last))
+    with open(logf, errors='replace') as f:
+        text = f.read()
+    log(f'{target.name}: QEMU exited {p.returncode} after '
+        f'{time.time() - t0:.1f} s')
+    return text

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The series: series/patches/ consistency, git am, the quilt check, and
+export (git format-patch) with its regeneration check.
+"""
+
+import glob
+import os
+import re
+import shutil
+import tempfile
+
+from rthlib.common import (GIT_ID, HarnessError, REPO, cache_dir,
+                           ensure_worktree, git, git_out, log, require, run)
+from rthlib.mails import COVER_TEMPLATE, cover_tables, render_cover
+
+
+def read_series(path):
+    """Patch names from a quilt series file (comments and options dropped)."""
+    names = []
+    with open(path) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                names.append(line.split()[0])
+    return names
+
+
+def check_series(repo_dir=REPO):
+    """Problems between series and patches/: missing or unlisted files."""
+    problems = []
+    series = os.path.join(repo_dir, 'series')
+    pdir = os.path.join(repo_dir, 'patches')
+    names = read_series(series) if os.path.exists(series) else []
+    for n in names:
+        if not os.path.isfile(os.path.join(pdir, n)):
+            problems.append(f'series lists {n} but patches/{n} does not exist')
+    if len(set(names)) != len(names):
+        problems.append('series lists a patch twice')
+    for p in sorted(glob.glob(os.path.join(pdir, '*.patch'))):
+        b = os.path.basename(p)
+        if b.startswith('0000-'):
+            continue
+        if b not in names:
+            problems.append(f'patches/{b} is not listed in series')
+    return problems
+
+
+def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO):
+    """git am the series (first `upto` patches) on a fresh branch."""
+    problems = check_series(repo_dir)
+    if problems:
+        raise HarnessError('series and patches/ disagree:\n  ' +
+                           '\n  '.join(problems))
+    names = read_series(os.path.join(repo_dir, 'series'))
+    if upto is not None:
+        names = names[:upto]
+    if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):
+        git(repo, 'am', '--abort', check=False, quiet=True)
+    git(repo, 'checkout', '-q', '-f', '-B', branch, base_tag)
+    git(repo, 'clean', '-q', '-fdx', quiet=True)
+    for i, n in enumerate(names, 1):
+        p = os.path.join(repo_dir, 'patches', n)
+        res = run(['git', *GIT_ID, '-C', repo, 'am', '-q', '--keep-cr', p],
+                  check=False, capture=True, quiet=True)
+        if res.returncode != 0:
+            why = run(['git', '-C', repo, 'apply', '--check', '-v', p],
+                      check=False, capture=True, quiet=True).stdout
+            git(repo, 'am', '--abort', check=False, quiet=True)
+            errs = [l for l in why.splitlines() if l.startswith('error') or
+                    'does not apply' in l or 'patch failed' in l]
+            raise HarnessError(f'patch {i}/{len(names)} {n} does not apply on '
+                               f'{base_tag}:\n  ' + '\n  '.join(errs or
+                                                              why.splitlines()[-10:]))
+    log(f'applied {len(names)} patch(es) on {base_tag}: branch {branch} at '
+        f'{git_out(repo, "rev-parse", "--short", "HEAD")}')
+    return names
+
+
+def quilt_check(repo, base_tag, branch='series'):
+    """quilt push -a of the same series must give the git am result."""
+    require('quilt')
+    names = read_series(os.path.join(REPO, 'series'))
+    wt = os.path.join(cache_dir(), 'quilt-check')
+    if not os.path.isdir(os.path.join(wt, '.git')):
+        shutil.rmtree(wt, ignore_errors=True)
+        run(['git', 'clone', '-q', '--shared', '--no-checkout', repo, wt])
+    git(wt, 'fetch', '-q', repo, f'+refs/tags/{base_tag}:refs/tags/{base_tag}',
+        quiet=True)
+    git(wt, 'checkout', '-q', '-f', '--detach', base_tag, quiet=True)
+    git(wt, 'clean', '-q', '-fdx', quiet=True)
+    if not names:
+        return True
+    shutil.rmtree(os.path.join(wt, '.pc'), ignore_errors=True)
+    os.symlink(os.path.join(REPO, 'patches'), os.path.join(wt, 'patches'))
+    env = dict(os.environ, QUILT_PATCHES='patches',
+               QUILT_SERIES=os.path.join(REPO, 'series'), QUILT_PC='.pc')
+    res = run(['quilt', 'push', '-a', '-q'], cwd=wt, env=env, check=False,
+              capture=True, quiet=True)
+    os.unlink(os.path.join(wt, 'patches'))
+    shutil.rmtree(os.path.join(wt, '.pc'), ignore_errors=True)
+    if res.returncode != 0:
+        raise HarnessError('quilt push -a failed:\n' + res.stdout[-3000:])
+    git(wt, 'add', '-A', '-f', '.', quiet=True)
+    git(wt, 'fetch', '-q', repo, f'+refs/heads/{branch}:refs/rth/{branch}',
+        quiet=True)
+    diff = run(['git', '-C', wt, 'diff', '--cached', '--stat',
+                f'refs/rth/{branch}'], capture=True, quiet=True).stdout
+    if diff.strip():
+        raise HarnessError('quilt push -a and git am give different trees:\n'
+                           + diff[-3000:])
+    log(f'quilt push -a applies the same {len(names)} patch(es)')
+    return True
+
+
+def format_series(repo, base, branch, outdir, cover_text):
+    """git format-patch the branch into outdir; deterministic output."""
+    os.makedirs(outdir, exist_ok=True)
+    git(repo, 'config', f'branch.{branch}.description', cover_text, quiet=True)
+    n = int(git_out(repo, 'rev-list', '--count', f'{base}..{branch}'))
+    if n == 0:
+        return []
+    # core.abbrev pinned: by default git abbreviates the blob ids of the
+    # 'index' lines to a length that grows with the repository's object
+    # count, so a fresh base repository would regenerate different patches.
+    run(['git', '-C', repo, '-c', 'core.abbrev=12', 'format-patch', '-q', '--zero-commit',
+         '--cover-letter', '--cover-from-description=auto', f'--base={base}',
+         '--signature=rethook-series', '-o', outdir, f'{base}..{branch}'], quiet=True)
+    # The cover letter's Date is "now": pin it to the last commit's date.
+    date = git_out(repo, 'log', '-1', '--format=%aD', branch)
+    cover = os.path.join(outdir, '0000-cover-letter.patch')
+    with open(cover) as f:
+        text = f.read()
+    text = re.sub(r'^Date: .*$', f'Date: {date}', text, count=1, flags=re.M)
+    with open(cover, 'w') as f:
+        f.write(text)
+    return sorted(f for f in os.listdir(outdir) if not f.startswith('0000-'))
+
+
+def export_series(repo, base, branch, repo_dir=REPO):
+    """Replace patches/ and series with the branch's format-patch output."""
+    with open(COVER_TEMPLATE) as f:
+        cover = render_cover(f.read(), cover_tables())
+    pdir = os.path.join(repo_dir, 'patches')
+    with tempfile.TemporaryDirectory() as tmp:
+        names = format_series(repo, base, branch, tmp, cover)
+        for old in glob.glob(os.path.join(pdir, '*.patch')):
+            os.unlink(old)
+        os.makedirs(pdir, exist_ok=True)
+        for f in os.listdir(tmp):
+            shutil.copy(os.path.join(tmp, f), os.path.join(pdir, f))
+    with open(os.path.join(repo_dir, 'series'), 'w') as f:
+        f.write('# quilt series; generated by scripts/rth.py export\n')
+        f.writelines(n + '\n' for n in names)
+    log(f'exported {len(names)} patch(es) from {branch} to {pdir}')
+    return names
+
+
+def check_export(repo, base, repo_dir=REPO):
+    """Differences between patches/ and a regeneration from git am.
+
+    The series is applied in a worktree of its own, so that a check never
+    changes the checkout a build or a boot of another job is using."""
+    wt = ensure_worktree(repo, os.path.normpath(repo) + '-export-check', base,
+                         replace_foreign=True)
+    try:
+        return _check_export(wt, base, repo_dir)
+    finally:
+        git(wt, 'checkout', '-q', '-f', '--detach', base, quiet=True)
+        git(wt, 'branch', '-q', '-D', 'series-check', quiet=True, check=False)
+
+
+def _check_export(repo, base, repo_dir):
+    apply_series(repo, base, repo_dir=repo_dir, branch='series-check')
+    with open(COVER_TEMPLATE) as f:
+        cover = render_cover(f.read(), cover_tables())
+    diffs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        names = format_series(repo, base, 'series-check', tmp, cover)
+        have = sorted(os.path.basename(p) for p in
+                      glob.glob(os.path.join(repo_dir, 'patches', '*.patch')))
+        want = sorted(os.listdir(tmp))
+        for n in sorted(set(have) | set(want)):
+            a = os.path.join(repo_dir, 'patches', n)
+            b = os.path.join(tmp, n)
+            if n not in want:
+                diffs.append(f'patches/{n} would not be generated')
+            elif n not in have:
+                diffs.append(f'patches/{n} is missing (regeneration makes it)')
+            else:
+                with open(a) as fa, open(b) as fb:
+                    if fa.read() != fb.read():
+                        r = run(['diff', '-u', a, b], check=False,
+                                capture=True, quiet=True).stdout
+                        diffs.append(f'patches/{n} differs from regeneration:'
+                                     f'\n{r[:1500]}')
+    return diffs
