@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Debian packages fetched with a private apt state.
+"""Debian packages fetched with a private apt state: the base tree's
+linux-source package and the foreign-arch packages the bench links.
 
 The archive comes from this machine's own apt sources; the system's apt
 configuration and state are neither read for packages nor written.
@@ -8,8 +9,9 @@ configuration and state are neither read for packages nor written.
 import glob
 import os
 import re
+import shutil
 
-from rthlib.common import HarnessError
+from rthlib.common import HarnessError, bench_cache, log, require, run
 
 
 def apt_archive_uri(sources_dirs=('/etc/apt',)):
@@ -89,3 +91,66 @@ def private_apt(apt, sources_line, extra_opts=()):
             '-o', f'Dir::Etc::PreferencesParts={apt}/etc/preferences.d',
             *extra_opts,
             '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1']
+
+
+def debian_codename():
+    try:
+        with open('/etc/os-release') as f:
+            m = re.search(r'^VERSION_CODENAME=(\w+)', f.read(), re.M)
+            if m:
+                return m.group(1)
+    except OSError:
+        pass
+    return 'bookworm'
+
+
+def sysroot_symlinks(root):
+    """Point absolute symlinks of an unpacked sysroot into it: Debian's
+    libz.so -> /lib/<triplet>/libz.so.1... would name the host's file."""
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p) and os.readlink(p).startswith('/'):
+                target = os.path.join(root, os.readlink(p).lstrip('/'))
+                os.unlink(p)
+                os.symlink(os.path.relpath(target, d), p)
+
+
+def fetch_debs(arch, pkgs, dest):
+    """apt-get download Debian packages of a foreign arch with a private apt
+    state (the system's apt configuration is not touched) and unpack them
+    into dest with dpkg-deb -x. Returns dest."""
+    require('apt-get', 'dpkg-deb')
+    stampf = os.path.join(dest, '.rth-debs')
+    want = ' '.join(sorted(pkgs))
+    if os.path.exists(stampf) and open(stampf).read() == want:
+        return dest
+    uri = apt_archive_uri()
+    suite = debian_codename()
+    apt = os.path.join(bench_cache(), f'apt-{arch}')
+    opts = private_apt(
+        apt, f'deb [arch={arch} signed-by=/usr/share/keyrings/'
+             f'debian-archive-keyring.gpg] {uri} {suite} main',
+        ['-o', f'APT::Architecture={arch}',
+         '-o', f'APT::Architectures::={arch}'])
+    log(f'fetching {arch} packages {want} from {uri} {suite} (private apt '
+        f'state in {apt})')
+    res = run(['apt-get', *opts, 'update'], check=False, capture=True)
+    if res.returncode != 0:
+        raise HarnessError(f'apt-get update ({arch}) failed:\n{res.stdout[-2000:]}')
+    dl = os.path.join(apt, 'debs')
+    for old in glob.glob(os.path.join(dl, '*.deb')):
+        os.unlink(old)
+    res = run(['apt-get', *opts, 'download', *[f'{p}:{arch}' for p in pkgs]],
+              cwd=dl, check=False, capture=True)
+    if res.returncode != 0:
+        raise HarnessError(f'apt-get download of {want} ({arch}) failed:\n'
+                           f'{res.stdout[-2000:]}')
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    for deb in sorted(glob.glob(os.path.join(dl, '*.deb'))):
+        run(['dpkg-deb', '-x', deb, dest], quiet=True)
+    sysroot_symlinks(dest)
+    with open(stampf, 'w') as f:
+        f.write(want)
+    return dest

@@ -34,6 +34,12 @@ def cache_dir():
     return d
 
 
+def bench_cache():
+    d = os.path.join(cache_dir(), 'bench')
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
 def run(cmd, check=True, capture=False, cwd=None, env=None, quiet=False):
     if not quiet:
         log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
