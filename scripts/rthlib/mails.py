@@ -6,6 +6,7 @@ recipients of each patch from get_maintainer.pl.
 import os
 import re
 
+from rthlib import benchtables
 from rthlib.common import HarnessError, REPO, run
 
 
@@ -23,14 +24,9 @@ def render_cover(template_text, tables):
 
 
 def cover_tables():
-    """Values for the cover letter placeholders (bench results, if any)."""
-    tables = {}
-    try:
-        import bench  # noqa: F401  (scripts/bench.py, when present)
-        tables.update(bench.cover_tables())
-    except ImportError:
-        pass
-    return tables
+    """Values for the cover letter placeholders: the bench tables, from
+    the committed results/bench-latest.json."""
+    return dict(benchtables.cover_tables())
 
 
 # Every patch changes what the generic rethook and kretprobe code gets
