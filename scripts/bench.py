@@ -10,10 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# for importers of bench
-from rthlib.bench import *  # noqa: E402,F401,F403
-from rthlib.benchtables import *  # noqa: E402,F401,F403
-from rthlib.bench_cli import bench_main, main, split_list  # noqa: E402,F401
+from rthlib.bench_cli import main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -9,7 +9,6 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rthlib.api import *  # noqa: E402,F401,F403  (for importers of rth)
 from rthlib.cli import main  # noqa: E402
 
 if __name__ == '__main__':

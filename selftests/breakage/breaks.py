@@ -29,8 +29,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
-import rth  # noqa: E402
-from rth import HarnessError, log  # noqa: E402
+from rthlib import api as rth  # noqa: E402
+from rthlib.common import HarnessError, log  # noqa: E402
 
 X86 = 'arch/x86/kernel/rethook_trampoline.S'
 ARM64 = 'arch/arm64/kernel/rethook_trampoline.S'

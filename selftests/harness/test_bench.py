@@ -13,8 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 
-import bench  # noqa: E402
-import rth  # noqa: E402
+from rthlib import bench, bench_cli, benchtables, common, mails  # noqa: E402
 
 CONSOLE = textwrap.dedent("""\
     [    0.000000] Linux version 7.3.4 (gcc 12.2.0)
@@ -79,16 +78,16 @@ class TestParse(unittest.TestCase):
 class TestConvert(unittest.TestCase):
     def test_per_event(self):
         # 1e9 instructions per virtual second: 1000 / (M events/s)
-        self.assertAlmostEqual(bench.per_event(1.754), 570.125, places=3)
-        self.assertAlmostEqual(bench.per_event(1000.0), 1.0)
-        self.assertIsNone(bench.per_event(0))
-        self.assertIsNone(bench.per_event(None))
+        self.assertAlmostEqual(benchtables.per_event(1.754), 570.125, places=3)
+        self.assertAlmostEqual(benchtables.per_event(1000.0), 1.0)
+        self.assertIsNone(benchtables.per_event(0))
+        self.assertIsNone(benchtables.per_event(None))
 
     def test_delta_and_spread(self):
-        self.assertAlmostEqual(bench.delta_pct(644.0, 483.0), -25.0)
-        self.assertIsNone(bench.delta_pct(None, 1.0))
-        self.assertAlmostEqual(bench.spread_pct([100.0, 100.1]), 0.0999, places=3)
-        self.assertIsNone(bench.spread_pct([1.0]))
+        self.assertAlmostEqual(benchtables.delta_pct(644.0, 483.0), -25.0)
+        self.assertIsNone(benchtables.delta_pct(None, 1.0))
+        self.assertAlmostEqual(benchtables.spread_pct([100.0, 100.1]), 0.0999, places=3)
+        self.assertIsNone(benchtables.spread_pct([1.0]))
 
 
 def fake_results():
@@ -107,7 +106,7 @@ def fake_results():
 
 class TestTables(unittest.TestCase):
     def test_summarize(self):
-        s = bench.summarize(fake_results()['arches']['x86_64'])
+        s = benchtables.summarize(fake_results()['arches']['x86_64'])
         k = s['icount']['trig-kretprobe']
         self.assertAlmostEqual(k['base'], 644.0)
         self.assertAlmostEqual(k['patched'], 483.0)
@@ -120,7 +119,7 @@ class TestTables(unittest.TestCase):
 
     def test_table_and_cover(self):
         res = fake_results()
-        text = bench.format_table('x86_64', res['arches']['x86_64'])
+        text = benchtables.format_table('x86_64', res['arches']['x86_64'])
         row = [l for l in text.splitlines() if l.startswith('kretprobe ')][0]
         self.assertIn('644.0', row)
         self.assertIn('483.0', row)
@@ -129,40 +128,40 @@ class TestTables(unittest.TestCase):
         self.assertTrue(all(len(l) <= 90 for l in text.splitlines()), text)
         one = dict(res['arches']['x86_64'])
         one['runs'] = [r for r in one['runs'] if r['rep'] == 0]
-        text1 = bench.format_table('x86_64', one)
+        text1 = benchtables.format_table('x86_64', one)
         self.assertNotIn('spread', text1)
         self.assertTrue(all(len(l) <= 72 for l in text1.splitlines()), text1)
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, 'r.json')
             with open(p, 'w') as f:
                 json.dump(res, f)
-            tables = bench.cover_tables(p)
+            tables = benchtables.cover_tables(p)
         self.assertEqual(set(tables), {'BENCH_X86_64', 'BENCH_ARM64', 'BENCH_WALL_NOISE'})
         self.assertIn('kretprobe', tables['BENCH_X86_64'])
         self.assertIn('no benchmark results', tables['BENCH_ARM64'])
         # the cover template's placeholders are filled from it
-        out = rth.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n@BENCH_WALL_NOISE@\n', tables)
+        out = mails.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n@BENCH_WALL_NOISE@\n', tables)
         self.assertNotIn('@BENCH', out)
 
     def test_wall_noise(self):
         res = fake_results()
         # kretprobe's icount changes: its wall delta is not noise
-        self.assertEqual(bench.wall_noise(res), 'no wall-clock run to compare')
+        self.assertEqual(benchtables.wall_noise(res), 'no wall-clock run to compare')
         runs = res['arches']['x86_64']['runs']
         runs[3]['triggers']['trig-fentry'] = {'mops': 1000 / 100.0}
         runs[4]['triggers']['trig-fentry'] = {'mops': 1000 / 130.0}
-        self.assertIn('up to +30% for', bench.wall_noise(res))
-        self.assertIn('(x86_64 trig-fentry)', bench.wall_noise(res))
-        self.assertEqual(bench.wall_noise(None), 'no wall-clock run to compare')
+        self.assertIn('up to +30% for', benchtables.wall_noise(res))
+        self.assertIn('(x86_64 trig-fentry)', benchtables.wall_noise(res))
+        self.assertEqual(benchtables.wall_noise(None), 'no wall-clock run to compare')
 
 
 class TestInputs(unittest.TestCase):
     def test_unknown_trigger(self):
-        with self.assertRaises(rth.HarnessError) as cm:
+        with self.assertRaises(common.HarnessError) as cm:
             bench.check_triggers(['trig-kprobe', 'trig-nope'],
                                  {'trig-kprobe', 'trig-fentry'})
         self.assertIn('trig-nope', str(cm.exception))
-        with self.assertRaises(rth.HarnessError):
+        with self.assertRaises(common.HarnessError):
             bench.check_triggers(['kprobe; rm -rf /'], set())
         bench.check_triggers(['trig-kprobe'], {'trig-kprobe'})
 
@@ -182,14 +181,14 @@ class TestInputs(unittest.TestCase):
                               'trig-uprobe-nop'})
 
     def test_bad_lists(self):
-        with self.assertRaises(rth.HarnessError):
-            bench.split_list('x86_64,riscv', bench.ARCHES, 'arch')
-        self.assertEqual(bench.split_list('icount', bench.MODES, 'mode'), ['icount'])
+        with self.assertRaises(common.HarnessError):
+            bench_cli.split_list('x86_64,riscv', benchtables.ARCHES, 'arch')
+        self.assertEqual(bench_cli.split_list('icount', benchtables.MODES, 'mode'), ['icount'])
 
     def test_main_rejects_unknown_trigger_early(self):
         # exits 2 before touching any kernel tree
-        self.assertEqual(bench.main(['--triggers', 'bogus', '--arch', 'x86_64']), 2)
-        self.assertEqual(bench.main(['--arch', 'sparc']), 2)
+        self.assertEqual(bench_cli.main(['--triggers', 'bogus', '--arch', 'x86_64']), 2)
+        self.assertEqual(bench_cli.main(['--arch', 'sparc']), 2)
 
 
 class TestQemuAndInitramfs(unittest.TestCase):

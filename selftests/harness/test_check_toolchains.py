@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 SCRIPT = os.path.join(REPO, 'scripts', 'check-toolchains')
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 
-import bench  # noqa: E402
+from rthlib import bench  # noqa: E402
 
 _loader = importlib.machinery.SourceFileLoader('check_toolchains', SCRIPT)
 _spec = importlib.util.spec_from_loader('check_toolchains', _loader)

@@ -14,7 +14,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 
-import rth  # noqa: E402
+from rthlib import (apt, base, build, common, kconfig, ktap, mails,  # noqa: E402
+                    patchcheck, qemu, series, targets)
 
 CONSOLE = textwrap.dedent("""\
     [    0.000000] Linux version 7.3.4 (gcc 12.2.0)
@@ -51,7 +52,7 @@ CONSOLE = textwrap.dedent("""\
 
 class KtapTest(unittest.TestCase):
     def test_cases_and_suites(self):
-        suites, splats = rth.parse_ktap(CONSOLE)
+        suites, splats = ktap.parse_ktap(CONSOLE)
         self.assertEqual(sorted(suites), ['fprobe_test', 'kprobes_test',
                                           'other_suite'])
         kp = suites['kprobes_test']
@@ -65,9 +66,9 @@ class KtapTest(unittest.TestCase):
         self.assertEqual(splats, [])
 
     def test_judge_names_failures_and_missing(self):
-        t = rth.Target('x', 'x86_64', [], ['kprobes_test', 'fprobe_test',
+        t = targets.Target('x', 'x86_64', [], ['kprobes_test', 'fprobe_test',
                                             'rethook_test'])
-        _, failures = rth.judge(t, CONSOLE)
+        _, failures = ktap.judge(t, CONSOLE)
         self.assertIn('fprobe_test.test_fprobe failed', failures)
         self.assertIn('fprobe_test.test_param failed', failures)
         self.assertIn('suite rethook_test missing from the console output',
@@ -75,14 +76,14 @@ class KtapTest(unittest.TestCase):
         self.assertFalse(any('kprobes_test' in f for f in failures))
 
     def test_failing_case_log_shows_expectation(self):
-        suites, _ = rth.parse_ktap(CONSOLE)
-        lines = rth.failing_case_log(suites['fprobe_test'], 'test_fprobe')
+        suites, _ = ktap.parse_ktap(CONSOLE)
+        lines = ktap.failing_case_log(suites['fprobe_test'], 'test_fprobe')
         self.assertTrue(any('EXPECTATION FAILED' in l for l in lines))
 
     def test_unfinished_suite(self):
         text = CONSOLE.split('[    1.300011]')[0]
-        t = rth.Target('x', 'x86_64', [], ['fprobe_test'])
-        _, failures = rth.judge(t, text)
+        t = targets.Target('x', 'x86_64', [], ['fprobe_test'])
+        _, failures = ktap.judge(t, text)
         self.assertIn('suite fprobe_test did not finish', failures)
 
     def test_splats_fail_the_run(self):
@@ -92,72 +93,72 @@ class KtapTest(unittest.TestCase):
                       'WARNING: possible circular locking dependency detected',
                       'Kernel panic - not syncing: Fatal exception'):
             text = CONSOLE + f'[    2.000000] {splat}\n'
-            t = rth.Target('x', 'x86_64', [], ['kprobes_test'])
-            _, failures = rth.judge(t, text)
+            t = targets.Target('x', 'x86_64', [], ['kprobes_test'])
+            _, failures = ktap.judge(t, text)
             self.assertEqual(failures, [f'console: {splat}'], splat)
 
     def test_suite_with_no_case(self):
         text = ('KTAP version 1\n1..1\n    # Subtest: kprobes_test\n    1..0\n'
                 'ok 1 kprobes_test\n')
-        t = rth.Target('x', 'x86_64', [], ['kprobes_test'])
-        _, failures = rth.judge(t, text)
+        t = targets.Target('x', 'x86_64', [], ['kprobes_test'])
+        _, failures = ktap.judge(t, text)
         self.assertEqual(failures, ['suite kprobes_test ran no case'])
 
     def test_smp_target_needs_all_cpus(self):
         # x86 without ACPI only finds the CPUs of SeaBIOS's MP table (one)
-        t = rth.Target('x', 'x86_64', [], ['kprobes_test'], smp=2)
+        t = targets.Target('x', 'x86_64', [], ['kprobes_test'], smp=2)
         one = CONSOLE + '[    0.5] smp: Brought up 1 node, 1 CPU\n'
         two = CONSOLE + '[    0.5] smp: Brought up 1 node, 2 CPUs\n'
-        self.assertEqual(rth.judge(t, one)[1],
+        self.assertEqual(ktap.judge(t, one)[1],
                          ['2 CPUs wanted (-smp 2); the kernel brought up 1'])
-        self.assertEqual(rth.judge(t, two)[1], [])
-        self.assertEqual(rth.judge(t, CONSOLE)[1],
+        self.assertEqual(ktap.judge(t, two)[1], [])
+        self.assertEqual(ktap.judge(t, CONSOLE)[1],
                          ['2 CPUs wanted (-smp 2); no "smp: Brought up" line on the console'])
-        t1 = rth.Target('x', 'x86_64', [], ['kprobes_test'])
-        self.assertEqual(rth.judge(t1, one)[1], [])
+        t1 = targets.Target('x', 'x86_64', [], ['kprobes_test'])
+        self.assertEqual(ktap.judge(t1, one)[1], [])
 
 
 class FragmentTest(unittest.TestCase):
     def test_parse_and_dropped(self):
-        frag = rth.parse_fragment('# comment\nCONFIG_A=y\n# CONFIG_B is not set\n'
+        frag = kconfig.parse_fragment('# comment\nCONFIG_A=y\n# CONFIG_B is not set\n'
                                   'CONFIG_C="x"\nCONFIG_D=y\n')
         self.assertEqual(frag, {'CONFIG_A': 'y', 'CONFIG_B': 'n',
                                 'CONFIG_C': '"x"', 'CONFIG_D': 'y'})
         config = 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C="x"\n# CONFIG_D is not set\n'
-        self.assertEqual(rth.dropped_options(frag, config),
+        self.assertEqual(kconfig.dropped_options(frag, config),
                          [('CONFIG_B', 'n', 'y'), ('CONFIG_D', 'y', 'n')])
 
     def test_absent_symbol_counts_as_dropped(self):
-        self.assertEqual(rth.dropped_options({'CONFIG_X': 'y'}, ''),
+        self.assertEqual(kconfig.dropped_options({'CONFIG_X': 'y'}, ''),
                          [('CONFIG_X', 'y', 'n')])
-        self.assertEqual(rth.dropped_options({'CONFIG_X': 'n'}, ''), [])
+        self.assertEqual(kconfig.dropped_options({'CONFIG_X': 'n'}, ''), [])
 
     def test_repo_targets_and_fragments_exist(self):
-        targets = rth.load_targets()
+        known = targets.load_targets()
         for name in ('x86_64', 'x86_64-fp', 'i386', 'arm64'):
-            self.assertIn(name, targets)
-        for t in targets.values():
+            self.assertIn(name, known)
+        for t in known.values():
             self.assertIn('kprobes_test', t.suites)
             for fr in t.fragments:
                 self.assertTrue(os.path.exists(os.path.join(
-                    rth.FRAGMENTS, fr + '.config')), fr)
+                    kconfig.FRAGMENTS, fr + '.config')), fr)
         # i386 has no fprobe (no DYNAMIC_FTRACE_WITH_ARGS on 32-bit)
-        self.assertNotIn('fprobe', targets['i386'].fragments)
-        self.assertNotIn('fprobe_test', targets['i386'].suites)
+        self.assertNotIn('fprobe', known['i386'].fragments)
+        self.assertNotIn('fprobe_test', known['i386'].suites)
 
     def test_targets_smp(self):
-        t = rth.parse_targets('d x86_64 suites=a smp=2 common debug\n')['d']
+        t = targets.parse_targets('d x86_64 suites=a smp=2 common debug\n')['d']
         self.assertEqual((t.smp, t.fragments), (2, ['common', 'debug']))
-        cmd = rth.qemu_cmd(t, 'img')
+        cmd = qemu.qemu_cmd(t, 'img')
         self.assertEqual(cmd[cmd.index('-smp') + 1], '2')
-        with self.assertRaisesRegex(rth.HarnessError, 'bad smp=0'):
-            rth.parse_targets('d x86_64 suites=a smp=0 common\n')
+        with self.assertRaisesRegex(common.HarnessError, 'bad smp=0'):
+            targets.parse_targets('d x86_64 suites=a smp=0 common\n')
 
     def test_targets_errors(self):
-        with self.assertRaisesRegex(rth.HarnessError, 'unknown arch'):
-            rth.parse_targets('t sparc suites=a common\n')
-        with self.assertRaisesRegex(rth.HarnessError, 'expected'):
-            rth.parse_targets('t x86_64 common\n')
+        with self.assertRaisesRegex(common.HarnessError, 'unknown arch'):
+            targets.parse_targets('t sparc suites=a common\n')
+        with self.assertRaisesRegex(common.HarnessError, 'expected'):
+            targets.parse_targets('t x86_64 common\n')
 
 
 class BaseTreeTest(unittest.TestCase):
@@ -169,24 +170,24 @@ class BaseTreeTest(unittest.TestCase):
     def test_version_ok_and_wrong(self):
         with tempfile.TemporaryDirectory() as d:
             self.write_makefile(d, 7, 3, 4)
-            self.assertEqual(rth.check_version(d), (7, 3, 4))
+            self.assertEqual(base.check_version(d), (7, 3, 4))
             self.write_makefile(d, 6, 12, 0)
-            with self.assertRaises(rth.HarnessError) as cm:
-                rth.check_version(d)
+            with self.assertRaises(common.HarnessError) as cm:
+                base.check_version(d)
             self.assertIn('is Linux 6.12.0', str(cm.exception))
             self.assertIn('against 7.3', str(cm.exception))
 
     def test_not_a_tree(self):
         with tempfile.TemporaryDirectory() as d:
-            with self.assertRaisesRegex(rth.HarnessError, 'not a kernel tree'):
-                rth.check_version(d)
+            with self.assertRaisesRegex(common.HarnessError, 'not a kernel tree'):
+                base.check_version(d)
 
     def test_debian_gitignore_block_dropped(self):
         text = ('*.o\n!kernel/time/timeconst.bc\n\n#\n# Debian packaging: ignore\n'
                 '# everything at the top level\n#\n/*\n!/debian/\n')
-        out = rth.strip_debian_gitignore(text)
+        out = base.strip_debian_gitignore(text)
         self.assertEqual(out, '*.o\n!kernel/time/timeconst.bc\n')
-        self.assertEqual(rth.strip_debian_gitignore('*.o\n'), '*.o\n')
+        self.assertEqual(base.strip_debian_gitignore('*.o\n'), '*.o\n')
 
     def test_apt_sources(self):
         with tempfile.TemporaryDirectory() as d:
@@ -196,17 +197,17 @@ class BaseTreeTest(unittest.TestCase):
                         'Suites: bookworm-security\nComponents: main\n\n'
                         'Types: deb\nURIs: http://mirror.example/debian/\n'
                         'Suites: bookworm bookworm-updates\nComponents: main\n')
-            self.assertEqual(rth.apt_archive_uri((d,)),
+            self.assertEqual(apt.apt_archive_uri((d,)),
                              'http://mirror.example/debian')
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, 'sources.list'), 'w') as f:
                 f.write('# deb http://old.example/debian bookworm main\n'
                         'deb [arch=amd64] http://one.example/debian trixie main\n')
-            self.assertEqual(rth.apt_archive_uri((d,)),
+            self.assertEqual(apt.apt_archive_uri((d,)),
                              'http://one.example/debian')
         with tempfile.TemporaryDirectory() as d:
-            with self.assertRaisesRegex(rth.HarnessError, 'KERNEL_TARBALL'):
-                rth.apt_archive_uri((d,))
+            with self.assertRaisesRegex(common.HarnessError, 'KERNEL_TARBALL'):
+                apt.apt_archive_uri((d,))
 
     def test_sha256_mismatch(self):
         with tempfile.TemporaryDirectory() as d:
@@ -215,14 +216,14 @@ class BaseTreeTest(unittest.TestCase):
                 f.write('x')
             with open(p + '.sha256', 'w') as f:
                 f.write('0' * 64 + '  t.tar.xz\n')
-            with self.assertRaisesRegex(rth.HarnessError, 'does not match'):
-                rth.verify_sha256(p)
+            with self.assertRaisesRegex(common.HarnessError, 'does not match'):
+                base.verify_sha256(p)
 
     def test_missing_tool_names_package(self):
         with mock.patch('shutil.which', return_value=None):
-            with self.assertRaisesRegex(rth.HarnessError,
+            with self.assertRaisesRegex(common.HarnessError,
                                         'apt-get install gcc-aarch64-linux-gnu'):
-                rth.require('aarch64-linux-gnu-gcc')
+                common.require('aarch64-linux-gnu-gcc')
 
 
 class KconfigDefinesTest(unittest.TestCase):
@@ -231,14 +232,14 @@ class KconfigDefinesTest(unittest.TestCase):
             os.makedirs(os.path.join(d, 'lib'))
             with open(os.path.join(d, 'lib', 'Kconfig.debug'), 'w') as f:
                 f.write('config FOO_TEST\n\tbool "x"\nmenuconfig BAR\n\tbool "y"\n')
-            self.assertTrue(rth.kconfig_defines(d, 'CONFIG_FOO_TEST'))
-            self.assertTrue(rth.kconfig_defines(d, 'CONFIG_BAR'))
-            self.assertFalse(rth.kconfig_defines(d, 'CONFIG_FOO'))
+            self.assertTrue(kconfig.kconfig_defines(d, 'CONFIG_FOO_TEST'))
+            self.assertTrue(kconfig.kconfig_defines(d, 'CONFIG_BAR'))
+            self.assertFalse(kconfig.kconfig_defines(d, 'CONFIG_FOO'))
 
 
 class SeriesTest(unittest.TestCase):
     def test_repo_series_consistent(self):
-        self.assertEqual(rth.check_series(), [])
+        self.assertEqual(series.check_series(), [])
 
     def test_series_mismatch(self):
         with tempfile.TemporaryDirectory() as d:
@@ -247,7 +248,7 @@ class SeriesTest(unittest.TestCase):
                 open(os.path.join(d, 'patches', n), 'w').close()
             with open(os.path.join(d, 'series'), 'w') as f:
                 f.write('# comment\n0001-a.patch -p1\n0002-b.patch\n')
-            self.assertEqual(rth.check_series(d), [
+            self.assertEqual(series.check_series(d), [
                 'series lists 0002-b.patch but patches/0002-b.patch does not exist',
                 'patches/0003-c.patch is not listed in series'])
 
@@ -257,7 +258,7 @@ class SeriesTest(unittest.TestCase):
             os.makedirs(kern)
             with open(os.path.join(kern, 'f.c'), 'w') as f:
                 f.write('int a;\n')
-            g = ['git', '-C', kern] + rth.GIT_ID
+            g = ['git', '-C', kern] + common.GIT_ID
             subprocess.run(['git', 'init', '-q', kern], check=True)
             subprocess.run(g + ['add', '.'], check=True)
             subprocess.run(g + ['commit', '-qm', 'base'], check=True)
@@ -275,10 +276,10 @@ class SeriesTest(unittest.TestCase):
                 f.write(good.format(s='two', old='int zzz;', new='int c;'))
             with open(os.path.join(repo, 'series'), 'w') as f:
                 f.write('0001-one.patch\n0002-two.patch\n')
-            self.assertEqual(rth.apply_series(kern, 'b', upto=1, repo_dir=repo),
+            self.assertEqual(series.apply_series(kern, 'b', upto=1, repo_dir=repo),
                              ['0001-one.patch'])
-            with self.assertRaises(rth.HarnessError) as cm:
-                rth.apply_series(kern, 'b', repo_dir=repo)
+            with self.assertRaises(common.HarnessError) as cm:
+                series.apply_series(kern, 'b', repo_dir=repo)
             self.assertIn('patch 2/2 0002-two.patch does not apply', str(cm.exception))
             self.assertIn('f.c', str(cm.exception))
             # git am was aborted: the tree is usable again
@@ -287,14 +288,14 @@ class SeriesTest(unittest.TestCase):
 
 class BootTest(unittest.TestCase):
     def test_hang_reports_timeout_and_last_lines(self):
-        t = rth.Target('x86_64', 'x86_64', [], ['kprobes_test'])
+        t = targets.Target('x86_64', 'x86_64', [], ['kprobes_test'])
         fake = [sys.executable, '-c',
                 'import sys,time\nfor i in range(80): print("line", i)\n'
                 'sys.stdout.flush(); time.sleep(30)']
         with tempfile.TemporaryDirectory() as d, \
                 mock.patch('rthlib.qemu.qemu_cmd', return_value=fake):
-            with self.assertRaises(rth.HarnessError) as cm:
-                rth.boot(t, 'img', os.path.join(d, 'console.log'), timeout=2)
+            with self.assertRaises(common.HarnessError) as cm:
+                qemu.boot(t, 'img', os.path.join(d, 'console.log'), timeout=2)
         msg = str(cm.exception)
         self.assertIn('did not finish in 2 s', msg)
         self.assertIn('line 79', msg)
@@ -305,7 +306,7 @@ class BootTest(unittest.TestCase):
         for arch, exe, console in (('x86_64', 'qemu-system-x86_64', 'ttyS0'),
                                    ('i386', 'qemu-system-i386', 'ttyS0'),
                                    ('arm64', 'qemu-system-aarch64', 'ttyAMA0')):
-            cmd = rth.qemu_cmd(rth.Target(arch, arch, [], []), 'img')
+            cmd = qemu.qemu_cmd(targets.Target(arch, arch, [], []), 'img')
             self.assertEqual(cmd[0], exe)
             self.assertIn('-no-reboot', cmd)
             app = cmd[cmd.index('-append') + 1]
@@ -339,23 +340,23 @@ class ExportTest(unittest.TestCase):
             g('commit', '-q', '-a', '-m', 'f: add b')
             out = os.path.join(d, 'out')
             with mock.patch.dict(os.environ, env):
-                names = rth.format_series(repo, 'b', 'topic', out, 'cover\n\ntext\n')
+                names = series.format_series(repo, 'b', 'topic', out, 'cover\n\ntext\n')
             self.assertEqual(len(names), 1)
             with open(os.path.join(out, names[0])) as f:
                 text = f.read()
             self.assertRegex(text, r'\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n')
 
     def test_render_cover(self):
-        self.assertEqual(rth.render_cover('a\n@T@\nb\n', {'T': 'x | y\n'}),
+        self.assertEqual(mails.render_cover('a\n@T@\nb\n', {'T': 'x | y\n'}),
                          'a\nx | y\nb\n')
-        with self.assertRaisesRegex(rth.HarnessError, '@MISSING@'):
-            rth.render_cover('@MISSING@', {})
+        with self.assertRaisesRegex(common.HarnessError, '@MISSING@'):
+            mails.render_cover('@MISSING@', {})
 
     def test_export_then_check_is_exact(self):
         with tempfile.TemporaryDirectory() as d:
             kern = os.path.join(d, 'k')
             os.makedirs(kern)
-            g = ['git', '-C', kern] + rth.GIT_ID
+            g = ['git', '-C', kern] + common.GIT_ID
             subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
             with open(os.path.join(kern, 'f.c'), 'w') as f:
                 f.write('int a;\n')
@@ -373,17 +374,17 @@ class ExportTest(unittest.TestCase):
                             os.path.join(repo, 'ci', 'c.txt')):
                 with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
                     f.write('lib: two ints\n\nBody.\n')
-                names = rth.export_series(kern, 'b', 'main', repo_dir=repo)
+                names = series.export_series(kern, 'b', 'main', repo_dir=repo)
                 self.assertEqual(names, ['0001-lib-add-x0.patch',
                                          '0002-lib-add-x1.patch'])
-                self.assertEqual(rth.read_series(os.path.join(repo, 'series')),
+                self.assertEqual(series.read_series(os.path.join(repo, 'series')),
                                  names)
-                self.assertEqual(rth.check_export(kern, 'b', repo_dir=repo), [])
+                self.assertEqual(series.check_export(kern, 'b', repo_dir=repo), [])
                 # a hand edit of a patch is caught
                 p = os.path.join(repo, 'patches', names[0])
                 with open(p, 'a') as f:
                     f.write('\n')
-                diffs = rth.check_export(kern, 'b', repo_dir=repo)
+                diffs = series.check_export(kern, 'b', repo_dir=repo)
                 self.assertEqual(len(diffs), 1)
                 self.assertIn(names[0], diffs[0])
 
@@ -395,25 +396,25 @@ class MailsTest(unittest.TestCase):
           'linux-kernel@vger.kernel.org (open list)\n')
 
     def test_split_roles(self):
-        to, cc = rth.split_recipients(self.GM)
+        to, cc = mails.split_recipients(self.GM)
         self.assertEqual(to, ['Thomas Gleixner <tglx@kernel.org>', 'x86@kernel.org'])
         self.assertEqual(cc, ['"H. Peter Anvin" <hpa@zytor.com>',
                               'linux-kernel@vger.kernel.org'])
 
     def test_merge_to_wins(self):
-        to, cc = rth.merge_recipients((['a@x'], ['l@x', 'b@x']), (['b@x'], ['l@x']))
+        to, cc = mails.merge_recipients((['a@x'], ['l@x', 'b@x']), (['b@x'], ['l@x']))
         self.assertEqual((to, cc), (['a@x', 'b@x'], ['l@x']))
 
     def test_headers_parse_back(self):
         mail = ('From 0000 Mon Sep 17 00:00:00 2001\nFrom: A <a@x>\n'
                 'Subject: [PATCH 1/2] x: y\n\nbody\n\nmore\n')
-        out = rth.add_headers(mail, ['a@x', 'T <t@x>'], ['l@x'])
+        out = mails.add_headers(mail, ['a@x', 'T <t@x>'], ['l@x'])
         msg = email.message_from_string(out.split('\n', 1)[1])
         self.assertEqual(msg['To'].replace('\n', ''), 'a@x, T <t@x>')
         self.assertEqual(msg['Cc'], 'l@x')
         self.assertEqual(msg.get_payload(), 'body\n\nmore\n')
-        with self.assertRaises(rth.HarnessError):
-            rth.add_headers('no header block', [], [])
+        with self.assertRaises(common.HarnessError):
+            mails.add_headers('no header block', [], [])
 
 
 class TouchedObjectsTest(unittest.TestCase):
@@ -424,25 +425,25 @@ class TouchedObjectsTest(unittest.TestCase):
                 open(os.path.join(b, o), 'w').close()
             files = ['arch/x86/kernel/rethook.c', 'arch/arm64/kernel/rethook.c',
                      'lib/tests/t.c', 'lib/tests/Kconfig', 'kernel/absent.c']
-            self.assertEqual(rth.touched_objects(files, 'i386', b),
+            self.assertEqual(patchcheck.touched_objects(files, 'i386', b),
                              ['arch/x86/kernel/rethook.o', 'lib/tests/t.o'])
-            self.assertEqual(rth.touched_objects(files, 'arm64', b),
+            self.assertEqual(patchcheck.touched_objects(files, 'arm64', b),
                              ['lib/tests/t.o'])
 
 
 class TargetOptionsTest(unittest.TestCase):
     def test_llvm_and_smp(self):
-        t = rth.parse_targets('a arm64 suites=s smp=2 llvm=-19 common arm64\n')['a']
+        t = targets.parse_targets('a arm64 suites=s smp=2 llvm=-19 common arm64\n')['a']
         self.assertEqual((t.smp, t.llvm, t.fragments), (2, '-19', ['common', 'arm64']))
         self.assertEqual(t.cc, 'clang-19')
-        self.assertIn('LLVM=-19', rth.make_cmd('/s', '/b', t, 'Image'))
-        g = rth.parse_targets('g arm64 suites=s common\n')['g']
+        self.assertIn('LLVM=-19', targets.make_cmd('/s', '/b', t, 'Image'))
+        g = targets.parse_targets('g arm64 suites=s common\n')['g']
         self.assertEqual((g.cc, g.llvm), ('aarch64-linux-gnu-gcc', ''))
-        with self.assertRaises(rth.HarnessError):
-            rth.parse_targets('b arm64 suites=s llvm=19 common\n')
+        with self.assertRaises(common.HarnessError):
+            targets.parse_targets('b arm64 suites=s llvm=19 common\n')
 
     def test_tool_package(self):
-        self.assertEqual([rth.tool_package(c) for c in
+        self.assertEqual([common.tool_package(c) for c in
                           ('clang-19', 'ld.lld-19', 'llvm-ar-19', 'aarch64-linux-gnu-gcc')],
                          ['clang-19', 'lld-19', 'llvm-19', 'gcc-aarch64-linux-gnu'])
 
@@ -450,37 +451,37 @@ class TargetOptionsTest(unittest.TestCase):
 class SeesChangeTest(unittest.TestCase):
     def test_other_arch_only(self):
         x86 = ['arch/x86/kernel/rethook.c', 'arch/x86/Kconfig']
-        self.assertFalse(rth.sees_change(x86, 'arm64'))
-        self.assertTrue(rth.sees_change(x86, 'i386'))
-        self.assertTrue(rth.sees_change(x86 + ['lib/tests/Kconfig'], 'arm64'))
+        self.assertFalse(patchcheck.sees_change(x86, 'arm64'))
+        self.assertTrue(patchcheck.sees_change(x86, 'i386'))
+        self.assertTrue(patchcheck.sees_change(x86 + ['lib/tests/Kconfig'], 'arm64'))
 
 
 class BuildLockTest(unittest.TestCase):
     def test_second_build_in_same_dir_fails(self):
         with tempfile.TemporaryDirectory() as d:
-            fd = rth.lock_build_dir(d)
+            fd = build.lock_build_dir(d)
             try:
                 # flock is per open file description: a second open in
                 # the same process conflicts like another process would.
-                with self.assertRaisesRegex(rth.HarnessError,
+                with self.assertRaisesRegex(common.HarnessError,
                                             f'another build is running in {d} \\(pid {os.getpid()}'):
-                    rth.lock_build_dir(d)
+                    build.lock_build_dir(d)
             finally:
                 os.close(fd)
-            os.close(rth.lock_build_dir(d))   # free again once released
+            os.close(build.lock_build_dir(d))   # free again once released
 
     def test_lock_outlives_harness_in_child(self):
         with tempfile.TemporaryDirectory() as d:
-            fd = rth.lock_build_dir(d)
+            fd = build.lock_build_dir(d)
             child = subprocess.Popen(['sleep', '30'], pass_fds=(fd,))
             os.close(fd)
             try:
-                with self.assertRaises(rth.HarnessError):
-                    rth.lock_build_dir(d)
+                with self.assertRaises(common.HarnessError):
+                    build.lock_build_dir(d)
             finally:
                 child.kill()
                 child.wait()
-            os.close(rth.lock_build_dir(d))
+            os.close(build.lock_build_dir(d))
 
 
 class CheckpatchTest(unittest.TestCase):
@@ -492,7 +493,7 @@ class CheckpatchTest(unittest.TestCase):
             f.flush()
             res = subprocess.CompletedProcess([], 1, out + '\ntotal: 0 errors, 1 warnings\n', '')
             with mock.patch('rthlib.patchcheck.run', return_value=res):
-                return rth.checkpatch('/src', f.name)
+                return patchcheck.checkpatch('/src', f.name)
 
     def test_explained_types_only(self):
         said = 'checkpatch warns about the leading spaces; the file indents so.'

@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fast tests of scripts/trace-event (no kernel, no QEMU)."""
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import sys
@@ -14,33 +12,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 
-import rth  # noqa: E402
-
-_loader = importlib.machinery.SourceFileLoader(
-    'trace_event', os.path.join(REPO, 'scripts', 'trace-event'))
-_spec = importlib.util.spec_from_loader('trace_event', _loader)
-te = importlib.util.module_from_spec(_spec)
-_loader.exec_module(te)
+from rthlib import common, trace, trace_cli  # noqa: E402
 
 
 class TraceEventTest(unittest.TestCase):
     def test_summarize_keeps_first_seen_order(self):
         res = {'funcs': ['tramp', 'tramp', 'handler', 'recycle', 'handler', 'tramp']}
-        self.assertEqual(te.summarize(res),
+        self.assertEqual(trace.summarize(res),
                          [('tramp', 3), ('handler', 2), ('recycle', 1)])
 
     def test_every_half_defined_for_both_arches(self):
         for arch in ('arm64', 'x86_64'):
             for half in ('entry', 'return'):
-                pre, start, stop = te.HALVES[(arch, half)]
+                pre, start, stop = trace.HALVES[(arch, half)]
                 self.assertIn(stop, ('ret', 'eret', 'resume'))
 
     def test_no_cached_kernel_says_what_to_run(self):
         with tempfile.TemporaryDirectory() as d, \
                 mock.patch.dict(os.environ, {'RTH_CACHE': d}):
-            with self.assertRaisesRegex(rth.HarnessError,
+            with self.assertRaisesRegex(common.HarnessError,
                                         'scripts/bench.py --arch arm64 --kernels base'):
-                te.find_kernel('arm64', 'base')
+                trace.find_kernel('arm64', 'base')
 
     def test_finds_kernel_by_series_hash(self):
         with tempfile.TemporaryDirectory() as d, \
@@ -51,16 +43,16 @@ class TraceEventTest(unittest.TestCase):
                 json.dump({'which': 'base', 'series_hash': 'none'}, f)
             with open(os.path.join(k, 'System.map'), 'w') as f:
                 f.write('ffff800080000000 T _text\n')
-            kdir, smap, meta = te.find_kernel('arm64', 'base')
+            kdir, smap, meta = trace.find_kernel('arm64', 'base')
             self.assertEqual((kdir, smap), (k, os.path.join(k, 'System.map')))
-            with self.assertRaises(rth.HarnessError):
-                te.find_kernel('arm64', 'patched')   # other series hash
+            with self.assertRaises(common.HarnessError):
+                trace.find_kernel('arm64', 'patched')   # other series hash
 
     def test_arm64_base_has_no_return_trampoline(self):
         with tempfile.TemporaryDirectory() as d, \
                 mock.patch.dict(os.environ, {'RTH_CACHE': d}), \
                 mock.patch('sys.stderr') as err:
-            self.assertEqual(te.main(['--arch', 'arm64', '--which', 'base',
+            self.assertEqual(trace_cli.main(['--arch', 'arm64', '--which', 'base',
                                       '--half', 'return']), 2)
         self.assertIn('no arch_rethook_trampoline',
                       ''.join(c.args[0] for c in err.write.call_args_list))
