@@ -1,18 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Fast tests of scripts/trace-event (no kernel, no QEMU)."""
+"""Tests of rthlib/trace.py and trace_cli.py (no kernel, no QEMU)."""
 
 import json
 import os
-import sys
 import tempfile
 import unittest
 from unittest import mock
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, 'scripts'))
-
-from rthlib import common, trace, trace_cli  # noqa: E402
+from rthlib import common, trace, trace_cli
 
 
 class TraceEventTest(unittest.TestCase):
@@ -56,7 +51,3 @@ class TraceEventTest(unittest.TestCase):
                                       '--half', 'return']), 2)
         self.assertIn('no arch_rethook_trampoline',
                       ''.join(c.args[0] for c in err.write.call_args_list))
-
-
-if __name__ == '__main__':
-    unittest.main()

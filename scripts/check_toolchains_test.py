@@ -12,9 +12,8 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(REPO, 'scripts', 'check-toolchains')
-sys.path.insert(0, os.path.join(REPO, 'scripts'))
+SCRIPT = os.path.join(HERE, 'check-toolchains')
+sys.path.insert(0, HERE)
 
 from rthlib import bench  # noqa: E402
 

@@ -11,7 +11,7 @@ import textwrap
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', '..', 'scripts', 'check-trampoline')
+SCRIPT = os.path.join(HERE, 'check-trampoline')
 
 X86_GOOD = """
     .globl arch_rethook_trampoline, rethook_trampoline_handler
@@ -39,9 +39,8 @@ rethook_trampoline_handler:
 """
 
 
-DATA = os.path.join(HERE, 'data')
+DATA = os.path.join(HERE, 'testdata')
 
-sys.path.insert(0, os.path.join(HERE, '..', '..', 'scripts'))
 from importlib.machinery import SourceFileLoader  # noqa: E402
 ct = SourceFileLoader('check_trampoline', SCRIPT).load_module()
 

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of rthlib/patchcheck.py: objects a patch touches, arches it changes,
+checkpatch.
+"""
+
+import os
+import subprocess
+import tempfile
+import unittest
+from unittest import mock
+
+from rthlib import patchcheck
+
+
+class TouchedObjectsTest(unittest.TestCase):
+    def test_only_built_objects_of_this_arch(self):
+        with tempfile.TemporaryDirectory() as b:
+            for o in ('arch/x86/kernel/rethook.o', 'lib/tests/t.o'):
+                os.makedirs(os.path.dirname(os.path.join(b, o)), exist_ok=True)
+                open(os.path.join(b, o), 'w').close()
+            files = ['arch/x86/kernel/rethook.c', 'arch/arm64/kernel/rethook.c',
+                     'lib/tests/t.c', 'lib/tests/Kconfig', 'kernel/absent.c']
+            self.assertEqual(patchcheck.touched_objects(files, 'i386', b),
+                             ['arch/x86/kernel/rethook.o', 'lib/tests/t.o'])
+            self.assertEqual(patchcheck.touched_objects(files, 'arm64', b),
+                             ['lib/tests/t.o'])
+
+
+class SeesChangeTest(unittest.TestCase):
+    def test_other_arch_only(self):
+        x86 = ['arch/x86/kernel/rethook.c', 'arch/x86/Kconfig']
+        self.assertFalse(patchcheck.sees_change(x86, 'arm64'))
+        self.assertTrue(patchcheck.sees_change(x86, 'i386'))
+        self.assertTrue(patchcheck.sees_change(x86 + ['lib/tests/Kconfig'], 'arm64'))
+
+
+class CheckpatchTest(unittest.TestCase):
+    """Which checkpatch complaints a commit log may explain."""
+
+    def verdict(self, out, log):
+        with tempfile.NamedTemporaryFile('w', suffix='.patch') as f:
+            f.write(f'Subject: [PATCH] x\n\n{log}\n---\n diff\n')
+            f.flush()
+            res = subprocess.CompletedProcess([], 1, out + '\ntotal: 0 errors, 1 warnings\n', '')
+            with mock.patch('rthlib.patchcheck.run', return_value=res):
+                return patchcheck.checkpatch('/src', f.name)
+
+    def test_explained_types_only(self):
+        said = 'checkpatch warns about the leading spaces; the file indents so.'
+        ok, summary = self.verdict('WARNING:LEADING_SPACE: please, no spaces', said)
+        self.assertTrue(ok)
+        self.assertIn('explained in the commit log', summary)
+        self.assertTrue(self.verdict('WARNING:FILE_PATH_CHANGES: added file', said)[0])
+        # not explained in the log, or not a type a log may explain
+        self.assertFalse(self.verdict('WARNING:LEADING_SPACE: spaces', 'No word.')[0])
+        self.assertFalse(self.verdict('WARNING:LEADING_SPACE: x\nERROR:SPACING: y', said)[0])
+        self.assertFalse(self.verdict('CHECK:PARENTHESIS_ALIGNMENT: z', said)[0])

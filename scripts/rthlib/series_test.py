@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of rthlib/series.py: series/patches consistency, git am, export and
+its check.
+"""
+
+import os
+import subprocess
+import tempfile
+import unittest
+from unittest import mock
+
+from rthlib import common, mails, series
+
+
+class SeriesTest(unittest.TestCase):
+    def test_repo_series_consistent(self):
+        self.assertEqual(series.check_series(), [])
+
+    def test_series_mismatch(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'patches'))
+            for n in ('0000-cover-letter.patch', '0001-a.patch', '0003-c.patch'):
+                open(os.path.join(d, 'patches', n), 'w').close()
+            with open(os.path.join(d, 'series'), 'w') as f:
+                f.write('# comment\n0001-a.patch -p1\n0002-b.patch\n')
+            self.assertEqual(series.check_series(d), [
+                'series lists 0002-b.patch but patches/0002-b.patch does not exist',
+                'patches/0003-c.patch is not listed in series'])
+
+    def test_patch_that_does_not_apply_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            g = ['git', '-C', kern] + common.GIT_ID
+            subprocess.run(['git', 'init', '-q', kern], check=True)
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            repo = os.path.join(d, 'r')
+            os.makedirs(os.path.join(repo, 'patches'))
+            good = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
+                    'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
+                    'Subject: [PATCH] {s}\n\n{s}\n---\n'
+                    ' f.c | 2 +-\n\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n'
+                    '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
+            with open(os.path.join(repo, 'patches', '0001-one.patch'), 'w') as f:
+                f.write(good.format(s='one', old='int a;', new='int b;'))
+            with open(os.path.join(repo, 'patches', '0002-two.patch'), 'w') as f:
+                f.write(good.format(s='two', old='int zzz;', new='int c;'))
+            with open(os.path.join(repo, 'series'), 'w') as f:
+                f.write('0001-one.patch\n0002-two.patch\n')
+            self.assertEqual(series.apply_series(kern, 'b', upto=1, repo_dir=repo),
+                             ['0001-one.patch'])
+            with self.assertRaises(common.HarnessError) as cm:
+                series.apply_series(kern, 'b', repo_dir=repo)
+            self.assertIn('patch 2/2 0002-two.patch does not apply', str(cm.exception))
+            self.assertIn('f.c', str(cm.exception))
+            # git am was aborted: the tree is usable again
+            self.assertFalse(os.path.isdir(os.path.join(kern, '.git', 'rebase-apply')))
+
+
+class ExportTest(unittest.TestCase):
+    def test_index_lines_do_not_depend_on_the_repository(self):
+        # A fresh base repository abbreviates blob ids to 7 digits, a big
+        # long-lived one to 9 or more: the export pins 12.
+        with tempfile.TemporaryDirectory() as d:
+            repo = os.path.join(d, 'r')
+            env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@example.org',
+                       GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@example.org')
+            def g(*a):
+                subprocess.run(['git', '-C', repo, *a], check=True, env=env,
+                               capture_output=True)
+            os.makedirs(repo)
+            g('init', '-q', '-b', 'base')
+            g('config', 'core.abbrev', '7')
+            with open(os.path.join(repo, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            g('add', 'f.c')
+            g('commit', '-q', '-m', 'base')
+            g('tag', 'b')
+            g('checkout', '-q', '-b', 'topic')
+            with open(os.path.join(repo, 'f.c'), 'w') as f:
+                f.write('int a, b;\n')
+            g('commit', '-q', '-a', '-m', 'f: add b')
+            out = os.path.join(d, 'out')
+            with mock.patch.dict(os.environ, env):
+                names = series.format_series(repo, 'b', 'topic', out, 'cover\n\ntext\n')
+            self.assertEqual(len(names), 1)
+            with open(os.path.join(out, names[0])) as f:
+                text = f.read()
+            self.assertRegex(text, r'\nindex [0-9a-f]{12}\.\.[0-9a-f]{12} 100644\n')
+
+    def test_render_cover(self):
+        self.assertEqual(mails.render_cover('a\n@T@\nb\n', {'T': 'x | y\n'}),
+                         'a\nx | y\nb\n')
+        with self.assertRaisesRegex(common.HarnessError, '@MISSING@'):
+            mails.render_cover('@MISSING@', {})
+
+    def test_export_then_check_is_exact(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            g = ['git', '-C', kern] + common.GIT_ID
+            subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            for i in range(2):
+                with open(os.path.join(kern, 'f.c'), 'a') as f:
+                    f.write(f'int x{i};\n')
+                subprocess.run(g + ['commit', '-qam', f'lib: add x{i}\n\nWhy.'],
+                               check=True)
+            repo = os.path.join(d, 'r')
+            os.makedirs(os.path.join(repo, 'ci'))
+            with mock.patch('rthlib.series.COVER_TEMPLATE',
+                            os.path.join(repo, 'ci', 'c.txt')):
+                with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
+                    f.write('lib: two ints\n\nBody.\n')
+                names = series.export_series(kern, 'b', 'main', repo_dir=repo)
+                self.assertEqual(names, ['0001-lib-add-x0.patch',
+                                         '0002-lib-add-x1.patch'])
+                self.assertEqual(series.read_series(os.path.join(repo, 'series')),
+                                 names)
+                self.assertEqual(series.check_export(kern, 'b', repo_dir=repo), [])
+                # a hand edit of a patch is caught
+                p = os.path.join(repo, 'patches', names[0])
+                with open(p, 'a') as f:
+                    f.write('\n')
+                diffs = series.check_export(kern, 'b', repo_dir=repo)
+                self.assertEqual(len(diffs), 1)
+                self.assertIn(names[0], diffs[0])
