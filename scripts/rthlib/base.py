@@ -16,14 +16,8 @@ from rthlib.common import (GIT_ID, HarnessError, cache_dir, git, git_out, log,
 
 
 EXPECT_VERSION = (7, 3)          # the series is written against v7.3
-
-
 DEBIAN_PACKAGE = 'linux-source-7.3'
-
-
 DEBIAN_SUITE = 'trixie-backports'
-
-
 BASE_TAG_PREFIX = 'base-'
 
 

@@ -47,14 +47,8 @@ QEMU = {
               'cpu': 'cortex-a72', 'console': 'ttyAMA0',
               'image': 'arch/arm64/boot/Image'},
 }
-
-
 DEB_ARCH = {'x86_64': 'amd64', 'arm64': 'arm64'}
-
-
 GNU_TRIPLET = {'x86_64': 'x86_64-linux-gnu', 'arm64': 'aarch64-linux-gnu'}
-
-
 MARK = 'RTH-BENCH:'
 
 
@@ -69,8 +63,6 @@ def sha256_text(*parts):
 SUMMARY_RE = re.compile(
     r'Summary: hits\s+(?P<mean>[0-9.]+)\s*\S*?\s*(?P<sd>[0-9.]+)M/s\s*'
     r'\(\s*(?P<prod>[0-9.]+)M/prod\)')
-
-
 ITER_RE = re.compile(r'Iter\s+(\d+)\s+\(\s*(-?[0-9.]+)us\):\s+hits\s+([0-9.]+)M/s')
 
 

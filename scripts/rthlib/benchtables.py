@@ -13,8 +13,6 @@ from rthlib.common import HarnessError, REPO, bench_cache, log
 
 
 LATEST = os.path.join(REPO, 'results', 'bench-latest.json')
-
-
 BENCH_PY = os.path.join(REPO, 'scripts', 'bench.py')   # the command, for plot()
 
 
@@ -24,8 +22,6 @@ TRIGGERS = ['trig-syscall-count', 'trig-kernel-count', 'trig-kprobe',
 
 
 ARCHES = ['x86_64', 'arm64']
-
-
 MODES = ['icount', 'wall']
 
 

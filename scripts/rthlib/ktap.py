@@ -6,14 +6,8 @@ import re
 
 
 TS_RE = re.compile(r'^\[\s*\d+\.\d+\]\s?')
-
-
 RESULT_RE = re.compile(r'^(ok|not ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
-
-
 SUBTEST_RE = re.compile(r'^# Subtest: (\S+)')
-
-
 SPLAT_RE = re.compile(
     r'(BUG: |WARNING: |Oops|Kernel panic|general protection fault|'
     r'Unable to handle kernel|Internal error: |UBSAN: |KASAN: |'

@@ -33,8 +33,6 @@ def cover_tables():
 # from an arch trampoline, or tests it: their maintainers get all of them.
 SERIES_WIDE_FILES = ['kernel/trace/rethook.c', 'include/linux/rethook.h',
                      'kernel/kprobes.c']
-
-
 ADDR_RE = re.compile(r'^(.*?<[^>]+>|[^\s<>()]+@[^\s<>()]+)\s*(?:\((.*)\))?$')
 
 

@@ -82,8 +82,6 @@ HALVES = {
     ('x86_64', 'return'): (None, 'arch_rethook_trampoline', 'ret'),
     ('x86_64', 'entry'): (None, PROBED, 'resume'),
 }
-
-
 GDB_ARCH = {'arm64': 'aarch64', 'x86_64': 'i386:x86-64'}
 
 
