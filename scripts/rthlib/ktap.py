@@ -1,5 +1,31 @@
 # SPDX-License-Identifier: GPL-2.0
-"""KTAP: suites and cases from a console log, kernel splats, the verdict."""
+"""KTAP: suites and cases from a console log, kernel splats, the verdict.
+
+Why not the tree's own tools/testing/kunit/kunit_parser.py, what kunit.py
+users trust? On KTAP alone the two agree: the same suites, cases and
+statuses on the consoles of ktap_test.py (a passing suite with a SKIP, a
+failing one with parameterised cases, a suite cut off mid-way, a WARNING
+inside a suite) and on a real 27-case x86_64 console of the series.
+ktap_test.py checks that agreement whenever a base tree with the parser is
+in the cache. It is still not used, because:
+
+- it lives in the kernel tree: importing it needs the tree's
+  tools/testing/kunit on sys.path (it imports kunit_printer). The
+  harness's own tests run before any tree is fetched (scripts/test, step
+  1), and judge(target, text) is given no tree (selftests/breakage);
+- it reads only the lines from the first "KTAP version" to its end marker
+  and reports none of what the harness also fails a boot on: a kernel
+  splat anywhere on the console (SPLAT_RE: BUG, WARNING, Oops, lockdep,
+  RCU stalls...; a WARNING inside a suite leaves that suite "ok"), and
+  the CPUs an smp=N target brought up ("smp: Brought up", printed before
+  KTAP). Those scans of the whole console would stay here anyway;
+- the console prefix: it cuts the width of whatever precedes "KTAP
+  version" off every later line; strip_console() removes the printk time
+  stamp per line, which the bench's console parser (not KTAP) uses too.
+
+So switching would remove only parse_ktap(), about 45 lines, and add a
+dependency on the kernel tree at import time.
+"""
 
 import dataclasses
 import re

@@ -2,10 +2,12 @@
 """Tests of rthlib/ktap.py: KTAP parsing, splats and the verdict (no kernel).
 """
 
+import os
+import sys
 import textwrap
 import unittest
 
-from rthlib import ktap, targets
+from rthlib import common, ktap, targets
 
 
 CONSOLE = textwrap.dedent("""\
@@ -107,3 +109,53 @@ class KtapTest(unittest.TestCase):
                          ['2 CPUs wanted (-smp 2); no "smp: Brought up" line on the console'])
         t1 = targets.Target('x', 'x86_64', [], ['kprobes_test'])
         self.assertEqual(ktap.judge(t1, one)[1], [])
+
+
+def kunit_parser_of_base_tree():
+    """(kunit_parser, kunit_printer) of the cached base tree, or None."""
+    d = os.path.join(common.cache_dir(), 'linux', 'tools', 'testing', 'kunit')
+    if not os.path.exists(os.path.join(d, 'kunit_parser.py')):
+        return None
+    sys.path.insert(0, d)
+    keep = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True            # write nothing into the tree
+    try:
+        import kunit_parser
+        import kunit_printer
+    finally:
+        sys.dont_write_bytecode = keep
+        sys.path.remove(d)
+    return kunit_parser, kunit_printer
+
+
+class KunitParserTest(unittest.TestCase):
+    """parse_ktap() and the tree's kunit_parser.py agree on KTAP (ktap.py
+    says why the harness keeps its own)."""
+
+    STATUS = {'SUCCESS': 'pass', 'FAILURE': 'fail', 'SKIPPED': 'skip',
+              'TEST_CRASHED': 'missing'}
+
+    def test_same_suites_cases_and_statuses(self):
+        tool = kunit_parser_of_base_tree()
+        if tool is None:
+            self.skipTest('no base tree with tools/testing/kunit in the cache')
+        kp, printer = tool
+        warning = '[    1.200000] WARNING: CPU: 0 PID: 1 at kernel/kprobes.c:10\n'
+        consoles = {
+            'pass, skip, fail, parameterised': CONSOLE,
+            'cut off in fprobe_test': CONSOLE.split('[    1.300011]')[0],
+            'WARNING inside kprobes_test': CONSOLE.replace(
+                '[    1.200001]     ok 2', warning + '[    1.200001]     ok 2'),
+        }
+        for name, text in consoles.items():
+            with self.subTest(name):
+                theirs = kp.parse_run_tests(text.splitlines(),
+                                            printer.Printer(print=False))
+                got = {t.name: (self.STATUS[t.status.name],
+                                [(c.name, self.STATUS[c.status.name])
+                                 for c in t.subtests])
+                       for t in theirs.subtests if t.name}
+                suites, _ = ktap.parse_ktap(text)
+                want = {n: (s.status, [(c.name, c.status) for c in s.cases])
+                        for n, s in suites.items()}
+                self.assertEqual(got, want)
