@@ -4,17 +4,20 @@ helpers. No cycle, nothing imports a command line, the helpers import no
 job, and no module imports a command (scripts/rth.py, scripts/bench.py).
 
 The graph is read from the source with ast (imports inside functions
-count too), so a new module or import is checked without being run.
+count too), so a new module or import is checked without being run. The
+README's Layout section must list the same modules and the same imports.
 """
 
 import ast
 import glob
 import os
+import re
 import tempfile
 import unittest
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.dirname(PKG_DIR)
+README = os.path.join(os.path.dirname(SCRIPTS), 'README.md')
 PKG = os.path.basename(PKG_DIR)
 # Nothing in the package may import these: the command lines, and api
 # (the old `rth` namespace, for scripts outside the package).
@@ -104,6 +107,22 @@ def layering_problems(graph, top=TOP, helpers=HELPERS):
     return out
 
 
+def readme_layout(text):
+    """(modules in the Layout table, {module: imports} of its diagram)."""
+    sec = text.split('\n## Layout\n', 1)[1].split('\n## ', 1)[0]
+    table = set(re.findall(r'^\| `(\w+)\.py` \|', sec, re.M))
+    diagram = {}
+    block = sec.split('```', 2)[1]
+    for line in block.splitlines():
+        m = re.fullmatch(r'([\w, ]+?)\s+->\s+(.*)', line.strip())
+        if not m or line.startswith('scripts/'):
+            continue
+        deps = set() if m.group(2) == 'nothing' else set(m.group(2).split())
+        for mod in m.group(1).split(','):
+            diagram[mod.strip()] = deps
+    return table, diagram
+
+
 class LayoutTest(unittest.TestCase):
     def test_no_cycle(self):
         self.assertIsNone(find_cycle(package_graph()))
@@ -119,6 +138,13 @@ class LayoutTest(unittest.TestCase):
                             ('trace-event', 'trace_cli')):
             self.assertEqual(module_imports(os.path.join(SCRIPTS, script)),
                              {cli}, script)
+
+    def test_readme_layout_is_the_package(self):
+        with open(README) as f:
+            table, diagram = readme_layout(f.read())
+        graph = package_graph()
+        self.assertEqual(table, set(graph))
+        self.assertEqual(diagram, graph)
 
     def test_checker_finds_cycles_and_upward_imports(self):
         # a fake package: the checks above must be able to fail
