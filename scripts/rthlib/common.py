@@ -2,7 +2,7 @@
 """Helpers every job uses: errors, logging, commands, the cache, tools, git.
 
 Nothing here knows about kernels, targets or the series; the job modules
-import from here, never the other way round.
+import from here; nothing here imports them.
 """
 
 import hashlib
