@@ -34,6 +34,7 @@ from rthlib.common import HarnessError, log  # noqa: E402
 
 X86 = 'arch/x86/kernel/rethook_trampoline.S'
 ARM64 = 'arch/arm64/kernel/rethook_trampoline.S'
+X86_UNWIND = 'arch/x86/include/asm/unwind.h'
 
 
 @dataclasses.dataclass
@@ -58,8 +59,17 @@ BREAKS = [
           '\tmovq\t%rsp, %rbx\t/* BREAK */\n',
           'use the callee-saved rbx as a scratch register without restoring it'),
     Break('no-sp-fixup', 'x86_64', X86,
-          '\taddq\t$16, pt_regs_sp(%rsp)\n', '\t/* BREAK: no sp fixup */\n',
+          '\taddq\t$(PTREGS_SIZE + 8 - SS), RSP(%rsp)\n', '\t/* BREAK: no sp fixup */\n',
           'leave regs->sp pointing 16 bytes below the caller\'s sp'),
+    Break('no-popf', 'x86_64', X86,
+          '\tpopfq\n', '\tleaq\t8(%rsp), %rsp\t/* BREAK: flags not restored */\n',
+          'return with the flags the handler call left instead of regs->flags'),
+    Break('unwind-fgraph-once', 'x86_64', X86_UNWIND,
+          '\tret = unwind_recover_rethook(state, ret, addr_p);\n'
+          '\treturn ftrace_graph_ret_addr(state->task, &state->graph_idx,\n'
+          '\t\t\t\t     ret, addr_p);\n',
+          '\treturn unwind_recover_rethook(state, ret, addr_p);\t/* BREAK */\n',
+          'the unwinder undoes fgraph only before rethook, not after'),
     Break('flags-if-off', 'x86_64', X86,
           '\tpushfq\t\t\t\t\t/* pt_regs->flags */\n',
           '\tpushq\t$2\t/* BREAK: flags with IF clear */\n',
