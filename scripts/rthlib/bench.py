@@ -261,16 +261,27 @@ def series_patches(upto=None):
     return [os.path.join(REPO, 'patches', n) for n in names]
 
 
+def patch_code(text):
+    """The part of a format-patch file that changes the tree: from its
+    first 'diff --git' line up to the signature separator."""
+    i = text.find('\ndiff --git ')
+    code = text[i + 1:] if i >= 0 else ''
+    j = code.rfind('\n-- \n')
+    return code[:j + 1] if j >= 0 else code
+
+
 def series_hash(upto=None):
-    """sha256 over the series' patch files (the first `upto`), in order;
-    'none' when empty."""
+    """sha256 over the code of the series' patches (the first `upto`), in
+    order; 'none' when empty. Commit logs and file names are left out, so
+    that filling measured figures into a log does not make the kernels it
+    measured stale."""
     pats = series_patches(upto)
     if not pats:
         return 'none'
     h = hashlib.sha256()
     for p in pats:
-        with open(p, 'rb') as f:
-            h.update(os.path.basename(p).encode() + b'\0' + f.read())
+        with open(p, errors='surrogateescape') as f:
+            h.update(patch_code(f.read()).encode(errors='surrogateescape') + b'\0')
     return h.hexdigest()
 
 

@@ -8,6 +8,7 @@ import stat
 import tempfile
 import textwrap
 import unittest
+from unittest import mock
 
 from rthlib import bench, bench_cli, benchtables, common
 
@@ -134,3 +135,30 @@ class TestQemuAndInitramfs(unittest.TestCase):
         hdr = data[i - 110:i]
         self.assertEqual(int(hdr[78:86], 16), 5)
         self.assertEqual(int(hdr[86:94], 16), 1)
+
+
+class SeriesHashTest(unittest.TestCase):
+    LOG_A = 'From 0 Mon\nSubject: [PATCH] a\n\nLog with 611.2.\n---\n f | 1 +\n\n'
+    LOG_B = 'From 0 Mon\nSubject: [PATCH] b\n\nLog with @BENCH@.\n---\n f | 1 +\n\n'
+    DIFF = 'diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1,2 @@\n x\n+y\n-- \nsig\n'
+
+    def test_patch_code_is_the_diff(self):
+        code = bench.patch_code(self.LOG_A + self.DIFF)
+        self.assertTrue(code.startswith('diff --git a/f b/f\n'))
+        self.assertTrue(code.endswith('+y\n'))
+        self.assertEqual(bench.patch_code('no diff here\n'), '')
+
+    def test_log_edits_keep_the_hash(self):
+        with tempfile.TemporaryDirectory() as d:
+            paths = {}
+            for name, text in (('a', self.LOG_A + self.DIFF), ('b', self.LOG_B + self.DIFF),
+                               ('c', self.LOG_A + self.DIFF.replace('+y', '+z'))):
+                paths[name] = os.path.join(d, f'0001-{name}.patch')
+                with open(paths[name], 'w') as f:
+                    f.write(text)
+            hashes = {}
+            for name, p in paths.items():
+                with mock.patch.object(bench, 'series_patches', return_value=[p]):
+                    hashes[name] = bench.series_hash()
+            self.assertEqual(hashes['a'], hashes['b'])
+            self.assertNotEqual(hashes['a'], hashes['c'])
