@@ -64,12 +64,10 @@ BREAKS = [
     Break('no-popf', 'x86_64', X86,
           '\tpopfq\n', '\tleaq\t8(%rsp), %rsp\t/* BREAK: flags not restored */\n',
           'return with the flags the handler call left instead of regs->flags'),
-    Break('unwind-fgraph-once', 'x86_64', X86_UNWIND,
-          '\tret = unwind_recover_rethook(state, ret, addr_p);\n'
-          '\treturn ftrace_graph_ret_addr(state->task, &state->graph_idx,\n'
-          '\t\t\t\t     ret, addr_p);\n',
-          '\treturn unwind_recover_rethook(state, ret, addr_p);\t/* BREAK */\n',
-          'the unwinder undoes fgraph only before rethook, not after'),
+    Break('unwind-one-pass', 'x86_64', X86_UNWIND,
+          '\t} while (ret != prev);\n',
+          '\t} while (0);\t/* BREAK: one pass */\n',
+          'the unwinder undoes fgraph then rethook once, not until neither is left'),
     Break('flags-if-off', 'x86_64', X86,
           '\tpushfq\t\t\t\t\t/* pt_regs->flags */\n',
           '\tpushq\t$2\t/* BREAK: flags with IF clear */\n',
