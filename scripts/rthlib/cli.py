@@ -211,6 +211,14 @@ def cmd_mails(args):
     return 0
 
 
+def add_boot_options(p):
+    """--timeout (seconds per boot, RTH_BOOT_TIMEOUT) and --results, for
+    the subcommands that boot kernels."""
+    p.add_argument('--timeout', type=int,
+                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
+    p.add_argument('--results', help='JSON results file')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='rth', description=__doc__.split('\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -229,9 +237,7 @@ def main(argv=None):
     p.add_argument('--base-only', action='store_true',
                    help='test the unpatched base')
     p.add_argument('--no-quilt', action='store_true')
-    p.add_argument('--timeout', type=int,
-                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
-    p.add_argument('--results', help='JSON results file')
+    add_boot_options(p)
     p.set_defaults(fn=cmd_kunit)
     p = sub.add_parser('each', help='build every prefix of the series on '
                        'each target and run checkpatch --strict per patch')
@@ -249,9 +255,7 @@ def main(argv=None):
                        'tree (no series applied; for developing patches)')
     p.add_argument('targets', nargs='+')
     p.add_argument('--src', required=True)
-    p.add_argument('--timeout', type=int,
-                   default=int(os.environ.get('RTH_BOOT_TIMEOUT', '300')))
-    p.add_argument('--results', help='JSON results file')
+    add_boot_options(p)
     p.set_defaults(fn=cmd_tree)
     p = sub.add_parser('cover', help='print the cover letter text (with '
                        'the latest bench tables), e.g. for b4 prep --edit-cover')
