@@ -468,20 +468,21 @@ def check_triggers(trigs, known):
                            f'{", ".join(sorted(known)) if known else ", ".join(TRIGGERS)}')
 
 
-def qemu_bench_cmd(arch, image, initrd, trigs, args, settle, icount):
+def qemu_bench_cmd(arch, image, initrd, trigs, args, settle, icount, cpu=None):
     q = QEMU[arch]
     append = (f'console={q["console"]} panic=-1 kunit.enable=0 '
               f'rth_bench.trig={",".join(trigs)} '
               f'rth_bench.args={",".join(args.split())} rth_bench.settle={settle}')
-    cmd = [q['qemu'], *q['machine'], '-cpu', q['cpu'], '-smp', '1', '-m', '1024',
+    cmd = [q['qemu'], *q['machine'], '-cpu', cpu or q['cpu'], '-smp', '1', '-m', '1024',
            '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot']
     if icount:
         cmd += ['-icount', 'shift=0']
     return cmd + ['-kernel', image, '-initrd', initrd, '-append', append]
 
 
-def boot_bench(arch, kern, initrd, trigs, args, settle, icount, logf, timeout):
-    cmd = qemu_bench_cmd(arch, kern.image, initrd, trigs, args, settle, icount)
+def boot_bench(arch, kern, initrd, trigs, args, settle, icount, logf, timeout,
+               cpu=None):
+    cmd = qemu_bench_cmd(arch, kern.image, initrd, trigs, args, settle, icount, cpu)
     require(cmd[0])
     log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
     t0 = time.time()

@@ -54,6 +54,10 @@ def main(argv=None):
                     help='seconds to wait after boot (clocksource recalibration)')
     ap.add_argument('--timeout', type=int, default=0,
                     help='seconds per boot (default: from the trigger count)')
+    ap.add_argument('--cpu', metavar='MODEL',
+                    help='QEMU CPU model instead of the pinned one (e.g. "max,'
+                         'pauth-impdef=on" with --arch arm64: a CPU that has '
+                         'PAN, DIT, SSBS); never copied to results/bench-latest.json')
     ap.add_argument('--smoke', action='store_true',
                     help='CI smoke: x86_64, two triggers, -d1, icount only')
     ap.add_argument('--results', help='results JSON (default <cache>/bench/results.json)')
@@ -87,7 +91,8 @@ def bench_main(args, argv_for_results=None):
         args.settle = min(args.settle, 2)
     results_path = args.results or os.path.join(
         bench_cache(), 'results-smoke.json' if args.smoke else
-        f'results-upto-{args.upto}.json' if args.upto is not None else 'results.json')
+        f'results-upto-{args.upto}.json' if args.upto is not None else
+        'results-cpu.json' if args.cpu else 'results.json')
     if args.table:
         res = load_results(args.results)
         if not res:
@@ -102,6 +107,9 @@ def bench_main(args, argv_for_results=None):
     kernels = split_list(args.kernels, KERNELS, 'kernel')
     trigs = split_list(args.triggers, None, 'trigger')
     check_triggers(trigs, set())                    # syntax, before anything
+    if args.cpu is not None and not re.fullmatch(r'[\w.=-]+(,[\w.=-]+)*', args.cpu):
+        raise HarnessError(f'--cpu {args.cpu!r}: want a QEMU CPU model with '
+                           f'optional properties, e.g. max,pauth-impdef=on')
     if not re.fullmatch(r'[\w .=-]*', args.bench_args):
         raise HarnessError(f'--bench-args {args.bench_args!r}: only plain '
                            f'options (letters, digits, -, =, .) are passed')
@@ -126,7 +134,7 @@ def bench_main(args, argv_for_results=None):
     per_trig = sum(int(x) for x in re.findall(r'-[wd]\s*(\d+)', args.bench_args)) or 4
     timeout = args.timeout or (240 + len(trigs) * (per_trig + 4) * 25)
     for arch in arches:
-        a = {'meta': {'cpu': QEMU[arch]['cpu'],
+        a = {'meta': {'cpu': args.cpu or QEMU[arch]['cpu'],
                       'machine': 'virt' if arch == 'arm64' else 'pc',
                       'args': args.bench_args, 'smp': 1},
              'series_empty': not names, 'kernels': {}, 'runs': [], 'errors': []}
@@ -154,7 +162,8 @@ def bench_main(args, argv_for_results=None):
                             f'{args.repeat}), elapsed {time.time() - t_start:.0f} s')
                         tr, errs, secs = boot_bench(arch, k, initrd, trigs,
                                                     args.bench_args, args.settle,
-                                                    mode == 'icount', logf, timeout)
+                                                    mode == 'icount', logf, timeout,
+                                                    args.cpu)
                         a['runs'].append({'mode': mode, 'kernel': which, 'rep': rep,
                                           'seconds': round(secs), 'console': logf,
                                           'triggers': {t: e for t, e in tr.items()
@@ -178,7 +187,7 @@ def bench_main(args, argv_for_results=None):
     have_runs = any(r['triggers'] for a in results['arches'].values()
                     for r in a['runs'])
     if not args.no_latest and not args.smoke and args.results is None \
-            and args.upto is None:
+            and args.upto is None and args.cpu is None:
         if ok:
             save(results, LATEST)
             log(f'copied to {LATEST} (commit it to keep the cover letter tables)')

@@ -123,6 +123,9 @@ class TestQemuAndInitramfs(unittest.TestCase):
         cmd = bench.qemu_bench_cmd('x86_64', 'bzImage', 'i', ['t'], '-d1', 2, False)
         self.assertNotIn('-icount', cmd)
         self.assertEqual(cmd[cmd.index('-cpu') + 1], 'qemu64')
+        cmd = bench.qemu_bench_cmd('arm64', 'Image', 'i', ['t'], '-d1', 2, True,
+                                   'max,pauth-impdef=on')
+        self.assertEqual(cmd[cmd.index('-cpu') + 1], 'max,pauth-impdef=on')
 
     def test_cpio(self):
         data = bench.cpio_newc([('init', stat.S_IFREG | 0o755, b'#!/bin/sh\n', (0, 0)),

@@ -10,10 +10,12 @@ from rthlib.common import HarnessError, log, require
 
 
 def qemu_cmd(target, image, append=''):
-    cmdline = 'panic=-1 kunit_shutdown=reboot ' + append
+    cmdline = ' '.join(['panic=-1 kunit_shutdown=reboot'] + target.append +
+                       ([append] if append else []))
     if target.arch == 'arm64':
         cpu = os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
-        return ['qemu-system-aarch64', '-M', 'virt', '-cpu', cpu, '-m', '1024',
+        machine = 'virt' + (',' + target.machine if target.machine else '')
+        return ['qemu-system-aarch64', '-M', machine, '-cpu', cpu, '-m', '1024',
                 '-smp', str(target.smp),
                 '-nodefaults', '-display', 'none', '-serial', 'stdio',
                 '-no-reboot', '-kernel', image,

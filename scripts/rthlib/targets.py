@@ -21,6 +21,8 @@ class Target:
     suites: list
     smp: int = 1
     llvm: str = ''        # LLVM= version suffix ('-19'): build with clang
+    machine: str = ''     # QEMU machine options (arm64: appended to -M virt)
+    append: list = dataclasses.field(default_factory=list)  # kernel cmdline
 
     @property
     def cc(self):
@@ -45,7 +47,12 @@ class Target:
 
 
 def parse_targets(text):
-    """ci/targets: 'name arch suites=a,b [smp=N] fragment...' per line."""
+    """ci/targets: 'name arch suites=a,b [option=value...] fragment...'.
+
+    Options: smp=N (CPUs), llvm=-N (build with clang-N), machine=opts (QEMU
+    machine options, e.g. machine=mte=on for -M virt,mte=on; arm64 only),
+    append=word (one kernel command line word; repeat for more).
+    """
     targets = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split('#', 1)[0].strip()
@@ -61,20 +68,32 @@ def parse_targets(text):
         suites = [s for s in words[2][len('suites='):].split(',') if s]
         smp = 1
         llvm = ''
+        machine = ''
+        append = []
         rest = words[3:]
-        while rest and rest[0].startswith(('smp=', 'llvm=')):
+        while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=')):
             key, val = rest[0].split('=', 1)
             if key == 'smp':
                 if not val.isdigit() or int(val) < 1:
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]}')
                 smp = int(val)
-            else:
+            elif key == 'llvm':
                 if not re.fullmatch(r'-\d+', val):
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
                                        f'(want llvm=-N, e.g. llvm=-19)')
                 llvm = val
+            elif key == 'machine':
+                if arch != 'arm64' or not re.fullmatch(r'[\w.-]+=[\w.-]+(,[\w.-]+=[\w.-]+)*', val):
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
+                                       f'(arm64 only, want machine=key=value[,key=value])')
+                machine = val
+            else:
+                if not val:
+                    raise HarnessError(f'ci/targets:{lineno}: empty append=')
+                append.append(val)
             rest = rest[1:]
-        targets[name] = Target(name, arch, rest, suites, smp, llvm)
+        targets[name] = Target(name, arch, rest, suites, smp, llvm,
+                               machine, append)
     return targets
 
 

@@ -17,6 +17,23 @@ class TargetOptionsTest(unittest.TestCase):
         with self.assertRaises(common.HarnessError):
             targets.parse_targets('b arm64 suites=s llvm=19 common\n')
 
+    def test_machine_and_append(self):
+        from rthlib import qemu
+        t = targets.parse_targets('m arm64 suites=s machine=gic-version=3,mte=on '
+                                  'append=a=1 append=b common arm64\n')['m']
+        self.assertEqual((t.machine, t.append, t.fragments),
+                         ('gic-version=3,mte=on', ['a=1', 'b'], ['common', 'arm64']))
+        cmd = qemu.qemu_cmd(t, 'img', 'extra')
+        self.assertEqual(cmd[cmd.index('-M') + 1], 'virt,gic-version=3,mte=on')
+        self.assertTrue(cmd[cmd.index('-append') + 1].endswith(
+            'kunit_shutdown=reboot a=1 b extra'))
+        plain = qemu.qemu_cmd(targets.parse_targets('p arm64 suites=s c\n')['p'], 'img')
+        self.assertEqual(plain[plain.index('-M') + 1], 'virt')
+        for bad in ('x x86_64 suites=s machine=mte=on c', 'y arm64 suites=s machine=on c',
+                    'z arm64 suites=s append= c'):
+            with self.assertRaises(common.HarnessError, msg=bad):
+                targets.parse_targets(bad + '\n')
+
     def test_tool_package(self):
         self.assertEqual([common.tool_package(c) for c in
                           ('clang-19', 'ld.lld-19', 'llvm-ar-19', 'aarch64-linux-gnu-gcc')],
