@@ -107,6 +107,23 @@ BREAKS = [
           '\tldp\tx29, x30, [sp, #S_STACKFRAME]\n',
           '\tldr\tx30, [sp, #S_STACKFRAME + 8]\t/* BREAK: no x29 reload */\n',
           'leave x29 pointing into pt_regs after the return'),
+    Break('no-ssbs', 'arm64', ARM64,
+          '\tmrs\t\\tmp, sctlr_el1\n',
+          '\tmov\t\\tmp, xzr\t/* BREAK: no SSBS */\n',
+          'leave PSTATE.SSBS out of pt_regs->pstate'),
+    Break('no-pan', 'arm64', ARM64,
+          '\tmrs_s\t\\tmp, SYS_PSTATE_PAN\n',
+          '\tmov\t\\tmp, xzr\t/* BREAK: no PAN */\n',
+          'leave PSTATE.PAN out of pt_regs->pstate'),
+    Break('no-dit', 'arm64', ARM64,
+          '\tmrs_s\t\\tmp, SYS_PSTATE_DIT\n',
+          '\tmov\t\\tmp, xzr\t/* BREAK: no DIT */\n',
+          'leave PSTATE.DIT out of pt_regs->pstate'),
+    # ------------------------------------------- arm64 with pseudo-NMI
+    Break('no-pmr', 'arm64-pnmi', ARM64,
+          '\tmrs_s\tx13, SYS_ICC_PMR_EL1\n',
+          '\tmov\tx13, xzr\t/* BREAK: PMR not read */\n',
+          'record pmr 0 instead of ICC_PMR_EL1 under priority masking'),
 ]
 TARGET_SUITES = ['kprobes_test', 'kretprobe_trampoline_test']
 
