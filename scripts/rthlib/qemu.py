@@ -13,7 +13,7 @@ def qemu_cmd(target, image, append=''):
     cmdline = ' '.join(['panic=-1 kunit_shutdown=reboot'] + target.append +
                        ([append] if append else []))
     if target.arch == 'arm64':
-        cpu = os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
+        cpu = target.cpu or os.environ.get('RTH_QEMU_CPU', 'max,pauth-impdef=on')
         machine = 'virt' + (',' + target.machine if target.machine else '')
         return ['qemu-system-aarch64', '-M', machine, '-cpu', cpu, '-m', '1024',
                 '-smp', str(target.smp),
@@ -21,8 +21,8 @@ def qemu_cmd(target, image, append=''):
                 '-no-reboot', '-kernel', image,
                 '-append', 'console=ttyAMA0 ' + cmdline]
     q = 'qemu-system-x86_64' if target.arch == 'x86_64' else 'qemu-system-i386'
-    cpu = os.environ.get('RTH_QEMU_CPU',
-                         'qemu64' if target.arch == 'x86_64' else 'qemu32')
+    cpu = target.cpu or os.environ.get('RTH_QEMU_CPU',
+                                       'qemu64' if target.arch == 'x86_64' else 'qemu32')
     return [q, '-cpu', cpu, '-m', '1024', '-smp', str(target.smp),
             '-nodefaults', '-display', 'none',
             '-serial', 'stdio', '-no-reboot', '-kernel', image,

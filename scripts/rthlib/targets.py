@@ -22,6 +22,7 @@ class Target:
     smp: int = 1
     llvm: str = ''        # LLVM= version suffix ('-19'): build with clang
     machine: str = ''     # QEMU machine options (arm64: appended to -M virt)
+    cpu: str = ''         # QEMU -cpu model (default: per arch, RTH_QEMU_CPU)
     append: list = dataclasses.field(default_factory=list)  # kernel cmdline
 
     @property
@@ -51,7 +52,9 @@ def parse_targets(text):
 
     Options: smp=N (CPUs), llvm=-N (build with clang-N), machine=opts (QEMU
     machine options, e.g. machine=mte=on for -M virt,mte=on; arm64 only),
-    append=word (one kernel command line word; repeat for more).
+    append=word (one kernel command line word; repeat for more), cpu=model
+    (QEMU -cpu, e.g. cpu=cortex-a72 for a CPU without PAN; wins over
+    RTH_QEMU_CPU, as the target needs it).
     """
     targets = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -69,9 +72,10 @@ def parse_targets(text):
         smp = 1
         llvm = ''
         machine = ''
+        cpu = ''
         append = []
         rest = words[3:]
-        while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=')):
+        while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=', 'cpu=')):
             key, val = rest[0].split('=', 1)
             if key == 'smp':
                 if not val.isdigit() or int(val) < 1:
@@ -87,13 +91,18 @@ def parse_targets(text):
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
                                        f'(arm64 only, want machine=key=value[,key=value])')
                 machine = val
+            elif key == 'cpu':
+                if not re.fullmatch(r'[\w.-]+(,[\w.-]+=[\w.-]+)*', val):
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
+                                       f'(want cpu=model[,prop=value])')
+                cpu = val
             else:
                 if not val:
                     raise HarnessError(f'ci/targets:{lineno}: empty append=')
                 append.append(val)
             rest = rest[1:]
         targets[name] = Target(name, arch, rest, suites, smp, llvm,
-                               machine, append)
+                               machine, cpu, append)
     return targets
 
 

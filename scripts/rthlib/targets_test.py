@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Tests of rthlib/targets.py: target options and tool packages."""
 
+import os
 import unittest
+from unittest import mock
 
 from rthlib import common, targets
 
@@ -27,10 +29,14 @@ class TargetOptionsTest(unittest.TestCase):
         self.assertEqual(cmd[cmd.index('-M') + 1], 'virt,gic-version=3,mte=on')
         self.assertTrue(cmd[cmd.index('-append') + 1].endswith(
             'kunit_shutdown=reboot a=1 b extra'))
+        c = targets.parse_targets('c arm64 suites=s cpu=cortex-a72 c\n')['c']
+        with mock.patch.dict(os.environ, {'RTH_QEMU_CPU': 'max'}):
+            cmd = qemu.qemu_cmd(c, 'img')
+        self.assertEqual(cmd[cmd.index('-cpu') + 1], 'cortex-a72')
         plain = qemu.qemu_cmd(targets.parse_targets('p arm64 suites=s c\n')['p'], 'img')
         self.assertEqual(plain[plain.index('-M') + 1], 'virt')
         for bad in ('x x86_64 suites=s machine=mte=on c', 'y arm64 suites=s machine=on c',
-                    'z arm64 suites=s append= c'):
+                    'z arm64 suites=s append= c', 'w arm64 suites=s cpu=a;b c'):
             with self.assertRaises(common.HarnessError, msg=bad):
                 targets.parse_targets(bad + '\n')
 

@@ -119,6 +119,11 @@ BREAKS = [
           '\tmrs_s\t\\tmp, SYS_PSTATE_DIT\n',
           '\tmov\t\\tmp, xzr\t/* BREAK: no DIT */\n',
           'leave PSTATE.DIT out of pt_regs->pstate'),
+    # ---------------------------- arm64 without PAN (cortex-a72), SW PAN
+    Break('no-swpan', 'arm64-swpan', ARM64,
+          '\tcset\t\\tmp, eq\n',
+          '\tmov\t\\tmp, xzr\t/* BREAK: no emulated PAN */\n',
+          'leave the emulated PAN (CONFIG_ARM64_SW_TTBR0_PAN) out of pstate'),
     # ------------------------------------------- arm64 with pseudo-NMI
     Break('no-pmr', 'arm64-pnmi', ARM64,
           '\tmrs_s\tx13, SYS_ICC_PMR_EL1\n',
