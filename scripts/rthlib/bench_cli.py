@@ -31,6 +31,7 @@ from rthlib.benchtables import (ARCHES, LATEST, MODES, TRIGGERS, format_table,
                                 load_results, plot)
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
 from rthlib.series import read_series
+from rthlib.targets import QEMU_CPU_RE
 
 
 def main(argv=None):
@@ -107,7 +108,7 @@ def bench_main(args, argv_for_results=None):
     kernels = split_list(args.kernels, KERNELS, 'kernel')
     trigs = split_list(args.triggers, None, 'trigger')
     check_triggers(trigs, set())                    # syntax, before anything
-    if args.cpu is not None and not re.fullmatch(r'[\w.=-]+(,[\w.=-]+)*', args.cpu):
+    if args.cpu is not None and not QEMU_CPU_RE.fullmatch(args.cpu):
         raise HarnessError(f'--cpu {args.cpu!r}: want a QEMU CPU model with '
                            f'optional properties, e.g. max,pauth-impdef=on')
     if not re.fullmatch(r'[\w .=-]*', args.bench_args):

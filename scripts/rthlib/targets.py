@@ -47,6 +47,10 @@ class Target:
                 'arm64': 'arch/arm64/boot/Image'}[self.arch]
 
 
+# A QEMU -cpu value: a model, optionally with property=value pairs.
+QEMU_CPU_RE = re.compile(r'[\w.-]+(,[\w.-]+=[\w.-]+)*')
+
+
 def parse_targets(text):
     """ci/targets: 'name arch suites=a,b [option=value...] fragment...'.
 
@@ -92,7 +96,7 @@ def parse_targets(text):
                                        f'(arm64 only, want machine=key=value[,key=value])')
                 machine = val
             elif key == 'cpu':
-                if not re.fullmatch(r'[\w.-]+(,[\w.-]+=[\w.-]+)*', val):
+                if not QEMU_CPU_RE.fullmatch(val):
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
                                        f'(want cpu=model[,prop=value])')
                 cpu = val
