@@ -251,8 +251,8 @@ class Kernel:
         return os.path.join(self.dir, 'System.map')
 
 
-def load_bench_targets():
-    with open(BENCH_TARGETS_FILE) as f:
+def load_bench_targets(path=BENCH_TARGETS_FILE):
+    with open(path) as f:
         return parse_targets(f.read())
 
 
@@ -317,25 +317,38 @@ def checkout(wt, tag, which, upto=None):
     return apply_series(wt, tag, upto=upto, branch='bench-patched')
 
 
-def kernel(arch, which, repo, tag, shash, upto=None):
-    """Build (or take from the cache) the base or patched kernel."""
-    target = load_bench_targets()[arch]
+def kernel(arch, which, repo, tag, shash, upto=None, kind='bench',
+           targets_file=BENCH_TARGETS_FILE, extra=None, extra_files=()):
+    """Build (or take from the cache) the base or patched kernel.
+
+    kind names the cache and build directories ('bench': kernels/ARCH-KEY,
+    build/ARCH; anything else: kernels/KIND-ARCH-KEY, build/KIND-ARCH), so
+    the peer-suites kernels (scripts/peer-suites) keep their own warm build
+    directory. extra(src, build_dir, out_dir) runs after the image is built,
+    before the tree is switched (the peer suites build their test modules
+    there); extra_files are the names it leaves in out_dir."""
+    target = load_bench_targets(targets_file)[arch]
     key = sha256_text(tag, git_out(repo, 'rev-parse', tag),
                       config_hash(target), shash if which == 'patched' else 'none')[:16]
-    d = os.path.join(bench_cache(), 'kernels', f'{arch}-{key}')
+    name = arch if kind == 'bench' else f'{kind}-{arch}'
+    d = os.path.join(bench_cache(), 'kernels', f'{name}-{key}')
     k = Kernel(arch, which, key, d)
-    if all(os.path.exists(f) for f in (k.image, k.btf, k.system_map)):
-        log(f'{arch} {which} kernel: cached {d}')
+    if all(os.path.exists(f) for f in (k.image, k.btf, k.system_map)) and \
+            all(os.path.exists(os.path.join(d, f)) for f in extra_files):
+        log(f'{name} {which} kernel: cached {d}')
         return k
     wt = bench_src(repo, tag)
     checkout(wt, tag, which, upto)
-    b = os.path.join(bench_cache(), 'build', arch)
+    b = os.path.join(bench_cache(), 'build', name)
     t0 = time.time()
-    log(f'{arch} {which} kernel: building (config {key}); log {b}/build.log')
+    log(f'{name} {which} kernel: building (config {key}); log {b}/build.log')
     # The fragments name options the series adds (the trampoline suite):
     # the base tree does not define them, which is expected, not an error.
     img = build(wt, target, b, allow_undefined=(which == 'base' or upto is not None))
-    os.makedirs(d + '.tmp', exist_ok=True)
+    shutil.rmtree(d + '.tmp', ignore_errors=True)
+    os.makedirs(d + '.tmp')
+    if extra:
+        extra(wt, b, d + '.tmp')
     shutil.copy(img, os.path.join(d + '.tmp', os.path.basename(img)))
     shutil.copy(os.path.join(b, '.config'), os.path.join(d + '.tmp', 'config'))
     # Symbols for scripts/trace-event (the 100+ MB vmlinux is not kept).
@@ -346,14 +359,14 @@ def kernel(arch, which, repo, tag, shash, upto=None):
         capture=True)
     os.unlink(os.path.join(d + '.tmp', 'vmlinux.o.tmp'))
     with open(os.path.join(d + '.tmp', 'meta.json'), 'w') as f:
-        json.dump({'arch': arch, 'which': which, 'base': tag,
+        json.dump({'arch': arch, 'which': which, 'base': tag, 'kind': kind,
                    'series_hash': shash if which == 'patched' else 'none',
                    'upto': upto,
                    'head': git_out(wt, 'rev-parse', 'HEAD'),
                    'build_seconds': round(time.time() - t0)}, f, indent=1)
     shutil.rmtree(d, ignore_errors=True)
     os.rename(d + '.tmp', d)
-    log(f'{arch} {which} kernel: built in {time.time() - t0:.0f} s -> {d}')
+    log(f'{name} {which} kernel: built in {time.time() - t0:.0f} s -> {d}')
     return k
 
 

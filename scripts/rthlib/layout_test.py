@@ -21,7 +21,7 @@ README = os.path.join(os.path.dirname(SCRIPTS), 'README.md')
 PKG = os.path.basename(PKG_DIR)
 # Nothing in the package may import these: the command lines, and api
 # (the old `rth` namespace, for scripts outside the package).
-TOP = {'cli', 'bench_cli', 'trace_cli', 'api'}
+TOP = {'cli', 'bench_cli', 'trace_cli', 'peer_cli', 'api'}
 # Shared helpers: they import no other module of the package.
 HELPERS = {'common'}
 # The commands: no module imports them (scripts/bench.py, not rthlib.bench).
@@ -135,7 +135,8 @@ class LayoutTest(unittest.TestCase):
 
     def test_commands_only_start_their_command_line(self):
         for script, cli in (('rth.py', 'cli'), ('bench.py', 'bench_cli'),
-                            ('trace-event', 'trace_cli')):
+                            ('trace-event', 'trace_cli'),
+                            ('peer-suites', 'peer_cli')):
             self.assertEqual(module_imports(os.path.join(SCRIPTS, script)),
                              {cli}, script)
 

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of the peer suites' parsers, selection and comparison."""
+
+import os
+import tempfile
+import unittest
+
+from rthlib import peer
+
+TP_OUT = '''\
+RTH-PEER: ready 7.3.4 x86_64 cpus=2
+RTH-PEER: start test_progs
+#101     fentry_test:OK
+test_fexit_many_args:FAIL:fexit_many_args unexpected error: -524 (errno 524)
+#102/1   fexit_test/fexit:OK
+#102/2   fexit_test/fexit_many_args:FAIL
+#102     fexit_test:FAIL
+[   12.345678] some kernel line
+#103     attach_probe:SKIP
+#104/1   recursion/x:OK
+Summary: 1/1 PASSED, 1 SKIPPED, 1 FAILED
+RTH-PEER: end test_progs rc=1
+RTH-PEER: done
+'''
+
+FT_OUT = '''\
+RTH-PEER: start ftracetest
+=== Ftrace unit tests ===
+[1] Kprobe dynamic event - adding and removing\t[\x1b[32mPASS\x1b[0m]
+[2] Kprobe event argument syntax\t[FAIL]
++ echo p:myevent foo > kprobe_events
+sh: write error: Invalid argument
+[3] Fprobe event with BTF arguments\t[UNSUPPORTED]
+[4] Generic dynamic event - check if duplicate events are caught\t[UNRESOLVED]
+[5] ftrace - function graph filters\t[XFAIL]
+[6] ftrace - function graph filters\t[PASS]
+[7] Kretprobe dynamic event with maxactive\t[FAIL]
+execute: /peer/ftrace/test.d/kprobe/kretprobe_maxactive.tc
++ echo -10:kprobes/myevent2
+/peer/ftrace/test.d/functions: line 100: echo: write error: Invalid argument
+++ echo 'r:myprobeaccept inet_csk_accept'
+kretprobe_maxactive.tc: line 16: echo: write error: No such file or directory
+[8] Kprobe event user-memory access\t[FAIL]
+++ echo 1
+++ grep -q 'path=(fault) path2=(fault)'
+RTH-PEER: end ftracetest rc=1
+'''
+
+
+class Parse(unittest.TestCase):
+    def test_test_progs(self):
+        lines, rc, started = peer.suite_lines(TP_OUT)
+        self.assertTrue(started)
+        self.assertEqual(rc, 1)
+        r = peer.parse_test_progs(lines, ['fentry_test', 'fexit_test',
+                                          'attach_probe', 'recursion'])
+        self.assertEqual((r['pass'], r['fail'], r['skip']), (1, 2, 1))
+        self.assertEqual(r['failed'], ['fexit_test', 'recursion'])
+        self.assertIn(':FAIL:fexit_many_args', r['why']['fexit_test'])
+        self.assertIn('no result', r['why']['recursion'])
+
+    def test_ftracetest(self):
+        lines, rc, _ = peer.suite_lines(FT_OUT)
+        r = peer.parse_ftracetest(lines)
+        self.assertEqual((r['pass'], r['fail'], r['skip']), (2, 4, 2))
+        self.assertEqual(r['failed'], [
+            'Generic dynamic event - check if duplicate events are caught',
+            'Kprobe event argument syntax', 'Kprobe event user-memory access',
+            'Kretprobe dynamic event with maxactive'])
+        self.assertEqual(r['results']['ftrace - function graph filters (2)'], 'PASS')
+        self.assertEqual(r['why']['Kprobe event argument syntax'],
+                         'FAIL: sh: write error: Invalid argument')
+        # the last error, not the cleanup's at the test's start
+        self.assertIn('No such file', r['why']['Kretprobe dynamic event with maxactive'])
+        self.assertEqual(r['why']['Kprobe event user-memory access'],
+                         "FAIL: last command: grep -q 'path=(fault) path2=(fault)'")
+
+    def test_no_end_is_no_rc(self):
+        lines, rc, started = peer.suite_lines(TP_OUT.split('Summary')[0])
+        self.assertTrue(started)
+        self.assertIsNone(rc)
+
+    def test_new_failures(self):
+        base = {'results': {'a': 'OK', 'b': 'FAIL', 'c': 'SKIP', 'd': 'OK'},
+                'failed': ['b']}
+        patched = {'results': {'a': 'FAIL', 'b': 'FAIL', 'c': 'FAIL', 'd': 'OK',
+                               'e': 'FAIL'},
+                   'failed': ['a', 'b', 'c', 'e']}
+        # a passed and c was skipped on base: new; b failed on base too;
+        # e did not run on base
+        self.assertEqual(peer.new_failures(base, patched), ['a', 'c'])
+
+
+class Selection(unittest.TestCase):
+    def tree(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(lambda: __import__('shutil').rmtree(d))
+        os.makedirs(os.path.join(d, 'prog_tests'))
+        os.makedirs(os.path.join(d, 'progs'))
+        files = {
+            'Makefile': 'LSKELS := lsk.c \\\n\tlsk2.c\n'
+                        'linked_funcs.skel.h-deps := linked_funcs1.bpf.o linked_funcs2.bpf.o\n',
+            'prog_tests/one.c': '#include "one.skel.h"\n#include "linked_funcs.skel.h"\n'
+                                'void test_one(void)\n{\n}\nvoid serial_test_one_more(void)\n',
+            'prog_tests/two.c': 'obj = "./two_obj.bpf.o";\nvoid test_two(void)\n',
+            'prog_tests/other.c': '#include "other.skel.h"\nvoid test_other(void)\n',
+            'progs/one.c': '#include "inc_prog.c"\n',
+            'progs/inc_prog.c': '', 'progs/linked_funcs1.c': '',
+            'progs/linked_funcs2.c': '', 'progs/two_obj.c': '',
+            'progs/other.c': '', 'progs/bpf_misc.h': '',
+            'progs/lsk.c': '', 'progs/lsk2.c': '',
+        }
+        for n, t in files.items():
+            with open(os.path.join(d, n), 'w') as f:
+                f.write(t)
+        return d
+
+    def test_prune(self):
+        d = self.tree()
+        names, progs, runtime = peer.prune_selftests(d, ['one', 'two'])
+        self.assertEqual(sorted(names), ['one', 'one_more', 'two'])
+        # lsk, lsk2: named by the Makefile's LSKELS, whose rules need them
+        self.assertEqual(progs, {'one', 'inc_prog', 'linked_funcs1',
+                                 'linked_funcs2', 'two_obj', 'lsk', 'lsk2'})
+        self.assertEqual(runtime, {'two_obj.bpf.o'})
+        self.assertEqual(sorted(os.listdir(os.path.join(d, 'prog_tests'))),
+                         ['one.c', 'two.c'])
+        self.assertNotIn('other.c', os.listdir(os.path.join(d, 'progs')))
+        self.assertIn('bpf_misc.h', os.listdir(os.path.join(d, 'progs')))
+
+    def test_missing_test_fails(self):
+        d = self.tree()
+        with self.assertRaisesRegex(peer.HarnessError, 'nosuch'):
+            peer.selection(d, ['one', 'nosuch'])
+
+
+class Guest(unittest.TestCase):
+    def test_cmdline_fits(self):
+        # the kernel command line holds the test names and ftrace cases
+        cmd = peer.qemu_peer_cmd('x86_64', 'bzImage', 'initrd', 'test_progs',
+                                 [t + '_some_suffix' for t in peer.PEER_TESTS],
+                                 ['test.d/ftrace/fgraph-filter-stack.tc'] * 12)
+        self.assertLess(len(cmd[-1]), 2048)
+        self.assertIn('tcg,thread=single', cmd)
+
+
+if __name__ == '__main__':
+    unittest.main()
