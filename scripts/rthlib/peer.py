@@ -206,7 +206,10 @@ def peer_tools_tree(repo, tag, arch):
     return wt
 
 
-ARM64_PEER_DEBS = ARM64_DEBS
+# The arm64 sysroot of test_progs: the bench's, plus OpenSSL for the arm64
+# bpftool that test_progs' build makes (its sign.c includes the arch's
+# opensslconf.h). Its own directory, so the bench's stays as it is.
+ARM64_PEER_DEBS = ARM64_DEBS + ['libssl-dev', 'libssl3']
 
 
 def test_progs_binary(arch, repo, tag, base_kernel, tests=PEER_TESTS):
@@ -229,7 +232,7 @@ def test_progs_binary(arch, repo, tag, base_kernel, tests=PEER_TESTS):
     if arch != 'x86_64':
         require(GNU_TRIPLET[arch] + '-gcc')
         sysroot = fetch_debs(DEB_ARCH[arch], ARM64_PEER_DEBS,
-                             os.path.join(bench_cache(), 'sysroot-arm64'))
+                             os.path.join(bench_cache(), 'sysroot-arm64-peer'))
     wt = peer_tools_tree(repo, tag, arch)
     sdir = os.path.join(wt, 'tools', 'testing', 'selftests', 'bpf')
     names, progs, runtime = prune_selftests(sdir, tests)
