@@ -124,12 +124,15 @@ def peer_main(args, argv):
                 tp_dir, names = test_progs_binary(arch, repo, tag,
                                                   ks.get('base') or ks['patched'], tests)
             for which, k in ks.items():
-                initrd = os.path.join(bench_cache(), f'peer-initramfs-{arch}-{which}.cpio')
+                # the CI run (--bench-kernel) has its own file names: it
+                # may run while a full run boots the same arch and kernel
+                kind = 'peer-bench' if args.bench_kernel else 'peer'
+                initrd = os.path.join(bench_cache(), f'{kind}-initramfs-{arch}-{which}.cpio')
                 make_peer_initramfs(arch, k.dir, tp_dir, ftrace_dir, initrd,
                                     with_kmods=not args.bench_kernel)
                 for suite in suites:
                     logf = os.path.join(bench_cache(), 'logs',
-                                        f'peer-{arch}-{which}-{suite}.log')
+                                        f'{kind}-{arch}-{which}-{suite}.log')
                     os.makedirs(os.path.dirname(logf), exist_ok=True)
                     log(f'peer-suites: {arch} {which} {suite}: running '
                         f'(console {logf})')
