@@ -47,9 +47,22 @@ QEMU = {
               'cpu': 'cortex-a72', 'console': 'ttyAMA0',
               'image': 'arch/arm64/boot/Image'},
 }
+# The second model per arch: one that runs the feature-dependent code a
+# current machine runs. qemu64 enables no return thunk; under EPYC-Rome
+# (Zen 2, -smp 1) the kernel picks the untrained return thunk for
+# Retbleed, so every RET is a JMP to the thunk, as on such a host. On
+# arm64 'max' has PAN, DIT and SSBS, which the kernel's PSTATE handling
+# and uaccess alternatives use (MTE and pointer authentication are not in
+# the bench config; the KUnit targets arm64-mte and arm64-pac-bti cover
+# them); pauth-impdef=on because QARMA under TCG is slow. The guest's
+# vulnerabilities files and CPU flags are recorded with every run
+# (guest_info()).
+SECOND_CPU = {'x86_64': 'EPYC-Rome', 'arm64': 'max,pauth-impdef=on'}
+CPU_MODELS = ['pinned', 'second']
 DEB_ARCH = {'x86_64': 'amd64', 'arm64': 'arm64'}
 GNU_TRIPLET = {'x86_64': 'x86_64-linux-gnu', 'arm64': 'aarch64-linux-gnu'}
 MARK = 'RTH-BENCH:'
+INFO = 'RTH-INFO:'
 
 
 def sha256_text(*parts):
@@ -114,6 +127,23 @@ def parse_bench_output(text):
     return ready, done, res
 
 
+def guest_info(text):
+    """What the guest said about its CPU before the bench: {'vulnerabilities':
+    {name: state}, 'flags': [cpuinfo flags or arm64 Features]}."""
+    vulns, flags = {}, []
+    for raw in text.splitlines():
+        line = strip_console(raw).strip()
+        if not line.startswith(INFO):
+            continue
+        kind, _, rest = line[len(INFO):].strip().partition(' ')
+        if kind == 'vuln' and ':' in rest:
+            name, _, state = rest.partition(':')
+            vulns[name.strip()] = state.strip()
+        elif kind == 'flags':
+            flags = rest.split()
+    return {'vulnerabilities': vulns, 'flags': flags}
+
+
 def parse_one(lines):
     out = {}
     iters = []
@@ -173,6 +203,11 @@ for w in $($bb cat /proc/cmdline); do
 	rth_bench.settle=*) settle=${w#*=} ;;
 	esac
 done
+cd /sys/devices/system/cpu/vulnerabilities 2>/dev/null && for f in *; do
+	[ -f "$f" ] && echo "RTH-INFO: vuln $f: $($bb cat "$f")"
+done
+cd /
+echo "RTH-INFO: flags $($bb grep -m1 -E '^(flags|Features)' /proc/cpuinfo | $bb cut -d: -f2-)"
 echo "RTH-BENCH: ready $($bb uname -r) $($bb uname -m)"
 $bb sleep "$settle"
 for t in $(echo "$trig" | $bb tr , ' '); do
@@ -524,6 +559,7 @@ def boot_bench(arch, kern, initrd, trigs, args, settle, icount, logf, timeout,
         text = f.read()
     elapsed = time.time() - t0
     ready, done, trig_res = parse_bench_output(text)
+    info = guest_info(text)
     errors = []
     last = '\n'.join('    ' + l for l in text.splitlines()[-30:])
     if not ready:
@@ -545,7 +581,7 @@ def boot_bench(arch, kern, initrd, trigs, args, settle, icount, logf, timeout,
         errors.append(f'{arch} {kern.which} console: {s_}')
     log(f'{arch} {kern.which} ({"icount" if icount else "wall"}): QEMU exited '
         f'{p.returncode} after {elapsed:.0f} s')
-    return trig_res, errors, elapsed
+    return trig_res, errors, elapsed, info
 
 
 def save(results, path):

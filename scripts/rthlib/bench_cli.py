@@ -9,7 +9,11 @@ trig-* benchmark. Under '-icount shift=0' the guest retires exactly 1e9
 instructions per virtual second, so a rate of R M events/s is 1000 / R
 instructions per event, independent of the host's load. The same set is
 then run without icount ("TCG wall-clock", ns/event of emulated time,
-which depends on the host and is only indicative).
+which depends on the host and is only indicative). Then, icount only, the
+same kernels on a second CPU model per arch (bench.SECOND_CPU: a model
+under which the kernel runs its return thunks on x86_64, and PAN, DIT and
+SSBS on arm64); each run records the guest's
+/sys/devices/system/cpu/vulnerabilities/* and CPU flags.
 
 Results: a table per arch on stdout, JSON in <cache>/bench/results.json
 (and results/bench-latest.json in this repository), optionally a PNG
@@ -24,7 +28,8 @@ import sys
 import time
 
 from rthlib.base import ensure_base
-from rthlib.bench import (KERNELS, QEMU, SMOKE_TRIGGERS, bench_binary,
+from rthlib.bench import (CPU_MODELS, KERNELS, QEMU, SECOND_CPU,
+                          SMOKE_TRIGGERS, bench_binary,
                           boot_bench, busybox_for, check_triggers, kernel,
                           known_triggers, make_initramfs, save, series_hash)
 from rthlib.benchtables import (ARCHES, LATEST, MODES, TRIGGERS, format_table,
@@ -59,6 +64,9 @@ def main(argv=None):
                     help='QEMU CPU model instead of the pinned one (e.g. "max,'
                          'pauth-impdef=on" with --arch arm64: a CPU that has '
                          'PAN, DIT, SSBS); never copied to results/bench-latest.json')
+    ap.add_argument('--cpu-models', default=','.join(CPU_MODELS),
+                    help='pinned (qemu64, cortex-a72: all modes) and/or second '
+                         '(EPYC-Rome, max: icount only); default %(default)s')
     ap.add_argument('--smoke', action='store_true',
                     help='CI smoke: x86_64, two triggers, -d1, icount only')
     ap.add_argument('--results', help='results JSON (default <cache>/bench/results.json)')
@@ -90,6 +98,7 @@ def bench_main(args, argv_for_results=None):
         args.bench_args, args.modes = '-w1 -d1', 'icount'
         args.kernels = 'patched'
         args.settle = min(args.settle, 2)
+        args.cpu_models = 'pinned'
     results_path = args.results or os.path.join(
         bench_cache(), 'results-smoke.json' if args.smoke else
         f'results-upto-{args.upto}.json' if args.upto is not None else
@@ -100,6 +109,8 @@ def bench_main(args, argv_for_results=None):
             raise HarnessError('no results file yet: run scripts/bench.py')
         for arch, a in res.get('arches', {}).items():
             print(format_table(arch, a))
+            if arch in res.get('second_cpu', {}):
+                print(format_table(arch, res['second_cpu'][arch], modes=['icount']))
         if args.plot:
             plot(res, args.plot)
         return 0
@@ -107,6 +118,12 @@ def bench_main(args, argv_for_results=None):
     modes = split_list(args.modes, MODES, 'mode')
     kernels = split_list(args.kernels, KERNELS, 'kernel')
     trigs = split_list(args.triggers, None, 'trigger')
+    models = split_list(args.cpu_models, CPU_MODELS, 'CPU model')
+    if args.cpu is not None:
+        models = ['pinned']             # --cpu replaces the pinned model
+    if 'second' in models and 'icount' not in modes:
+        log('note: the second CPU model runs under icount only; '
+            f'--modes {args.modes} skips it')
     check_triggers(trigs, set())                    # syntax, before anything
     if args.cpu is not None and not QEMU_CPU_RE.fullmatch(args.cpu):
         raise HarnessError(f'--cpu {args.cpu!r}: want a QEMU CPU model with '
@@ -152,26 +169,38 @@ def bench_main(args, argv_for_results=None):
             bench_bin = bench_binary(arch, repo, tag, ks[order[0]])
             initrd = make_initramfs(bench_bin, busybox_for(arch),
                                     os.path.join(bench_cache(), f'initramfs-{arch}.cpio'))
-            for mode in modes:
+            plan = [(a, mode) for mode in modes] if 'pinned' in models else []
+            if 'second' in models and 'icount' in modes:
+                a2 = {'meta': {'cpu': SECOND_CPU[arch],
+                               'machine': a['meta']['machine'],
+                               'args': args.bench_args, 'smp': 1},
+                      'series_empty': not names, 'kernels': a['kernels'],
+                      'runs': [], 'errors': []}
+                results.setdefault('second_cpu', {})[arch] = a2
+                plan.append((a2, 'icount'))
+            for ares, mode in plan:
+                cpu = ares['meta']['cpu'] if ares is not a else args.cpu
                 for rep in range(args.repeat):
                     for which in kernels:
                         k = ks[which]
+                        tag_ = '' if ares is a else '-cpu2'
                         logf = os.path.join(bench_cache(), 'logs',
-                                            f'{arch}-{which}-{mode}-{rep}.log')
+                                            f'{arch}-{which}-{mode}{tag_}-{rep}.log')
                         os.makedirs(os.path.dirname(logf), exist_ok=True)
-                        log(f'{arch} {which}: booting ({mode}, run {rep + 1}/'
+                        log(f'{arch} {which}: booting ({mode}, -cpu '
+                            f'{cpu or QEMU[arch]["cpu"]}, run {rep + 1}/'
                             f'{args.repeat}), elapsed {time.time() - t_start:.0f} s')
-                        tr, errs, secs = boot_bench(arch, k, initrd, trigs,
-                                                    args.bench_args, args.settle,
-                                                    mode == 'icount', logf, timeout,
-                                                    args.cpu)
-                        a['runs'].append({'mode': mode, 'kernel': which, 'rep': rep,
-                                          'seconds': round(secs), 'console': logf,
-                                          'triggers': {t: e for t, e in tr.items()
-                                                       if 'mops' in e}})
+                        tr, errs, secs, info = boot_bench(
+                            arch, k, initrd, trigs, args.bench_args, args.settle,
+                            mode == 'icount', logf, timeout, cpu)
+                        ares['runs'].append({'mode': mode, 'kernel': which, 'rep': rep,
+                                             'seconds': round(secs), 'console': logf,
+                                             'guest': info,
+                                             'triggers': {t: e for t, e in tr.items()
+                                                          if 'mops' in e}})
                         for e in errs:
                             log(f'ERROR: {e}')
-                        a['errors'] += [e.split('\n')[0] for e in errs]
+                        ares['errors'] += [e.split('\n')[0] for e in errs]
                         ok &= not errs
                         save(results, results_path)
                         if errs and not tr:
@@ -187,6 +216,7 @@ def bench_main(args, argv_for_results=None):
     log(f'results written to {results_path}')
     have_runs = any(r['triggers'] for a in results['arches'].values()
                     for r in a['runs'])
+    second = results.get('second_cpu', {})
     if not args.no_latest and not args.smoke and args.results is None \
             and args.upto is None and args.cpu is None:
         if ok:
@@ -196,7 +226,10 @@ def bench_main(args, argv_for_results=None):
             log(f'not copied to {LATEST}: the run had errors')
     print()
     for arch in arches:
-        print(format_table(arch, results['arches'][arch], trigs))
+        if results['arches'][arch]['runs'] or 'pinned' in models:
+            print(format_table(arch, results['arches'][arch], trigs))
+        if arch in second:
+            print(format_table(arch, second[arch], trigs, modes=['icount']))
     if args.plot and have_runs:
         try:
             plot(results, args.plot)

@@ -73,6 +73,98 @@ class TestParse(unittest.TestCase):
         self.assertIn('0 events', e['error'])
 
 
+class TestGuestInfo(unittest.TestCase):
+    def test_vulnerabilities_and_flags(self):
+        text = ('[    1.0] RTH-INFO: vuln retbleed: Mitigation: untrained return thunk; SMT disabled\n'
+                'RTH-INFO: vuln meltdown: Not affected\n'
+                'RTH-INFO: flags  fpu vme de pse\n'
+                'RTH-BENCH: ready 7.3.4 x86_64\n')
+        g = bench.guest_info(text)
+        self.assertEqual(g['vulnerabilities']['retbleed'],
+                         'Mitigation: untrained return thunk; SMT disabled')
+        self.assertEqual(g['vulnerabilities']['meltdown'], 'Not affected')
+        self.assertEqual(g['flags'], ['fpu', 'vme', 'de', 'pse'])
+        self.assertEqual(bench.guest_info('nothing'), {'vulnerabilities': {}, 'flags': []})
+
+    def test_init_script_reports_them(self):
+        self.assertIn('/sys/devices/system/cpu/vulnerabilities', bench.INIT_SCRIPT)
+        self.assertIn('RTH-INFO: flags', bench.INIT_SCRIPT)
+        # before 'ready': the settle time and the bench come after it
+        self.assertLess(bench.INIT_SCRIPT.index('RTH-INFO: flags'),
+                        bench.INIT_SCRIPT.index('RTH-BENCH: ready'))
+
+
+class TestSecondModel(unittest.TestCase):
+    """bench_main() with the kernels, the binary and QEMU replaced."""
+
+    def run_main(self, argv, fail_second=False):
+        boots = []
+
+        def boot(arch, k, initrd, trigs, args, settle, icount, logf, timeout, cpu=None):
+            boots.append((arch, k.which, icount, cpu))
+            if fail_second and cpu:
+                return {}, [f'{arch} {k.which} kernel did not reach the bench init'], 1.0, {}
+            info = {'vulnerabilities': {'retbleed': 'Mitigation: untrained return thunk'}
+                    if cpu else {}, 'flags': []}
+            return ({t: {'mops': 2.0 if cpu else 4.0} for t in trigs}, [], 1.0, info)
+
+        def kern(arch, which, *a):
+            return bench.Kernel(arch, which, 'k-' + which, '/nonexistent/' + which)
+
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(bench_cli, 'ensure_base', return_value=('/r', 'base-7.3.4')), \
+                mock.patch.object(bench_cli, 'known_triggers', return_value=set()), \
+                mock.patch.object(bench_cli, 'read_series', return_value=['a.patch']), \
+                mock.patch.object(bench_cli, 'series_hash', return_value='h'), \
+                mock.patch.object(bench_cli, 'require'), \
+                mock.patch.object(bench_cli, 'kernel', side_effect=kern), \
+                mock.patch.object(bench_cli, 'bench_binary', return_value='/bin/true'), \
+                mock.patch.object(bench_cli, 'busybox_for', return_value='/bin/true'), \
+                mock.patch.object(bench_cli, 'make_initramfs', return_value='/i.cpio'), \
+                mock.patch.object(bench_cli, 'boot_bench', side_effect=boot), \
+                mock.patch.object(bench_cli, 'bench_cache', return_value=d), \
+                mock.patch('sys.stdout'):
+            res_path = os.path.join(d, 'r.json')
+            rc = bench_cli.main(argv + ['--results', res_path])
+            with open(res_path) as f:
+                import json
+                return rc, boots, json.load(f)
+
+    def test_default_runs_both_models(self):
+        rc, boots, res = self.run_main(['--arch', 'x86_64', '--triggers', 'trig-kprobe'])
+        self.assertEqual(rc, 0)
+        # pinned: icount and wall, base and patched; second: icount only
+        self.assertEqual(boots, [('x86_64', 'base', True, None), ('x86_64', 'patched', True, None),
+                                 ('x86_64', 'base', False, None), ('x86_64', 'patched', False, None),
+                                 ('x86_64', 'base', True, 'EPYC-Rome'),
+                                 ('x86_64', 'patched', True, 'EPYC-Rome')])
+        a2 = res['second_cpu']['x86_64']
+        self.assertEqual(a2['meta']['cpu'], 'EPYC-Rome')
+        self.assertEqual(len(a2['runs']), 2)
+        self.assertIn('untrained return thunk',
+                      a2['runs'][0]['guest']['vulnerabilities']['retbleed'])
+        self.assertEqual(len(res['arches']['x86_64']['runs']), 4)
+
+    def test_pinned_only_and_cpu_override(self):
+        _, boots, res = self.run_main(['--arch', 'arm64', '--triggers', 'trig-kprobe',
+                                       '--modes', 'icount', '--cpu-models', 'pinned'])
+        self.assertEqual([b[3] for b in boots], [None, None])
+        self.assertNotIn('second_cpu', res)
+        _, boots, res = self.run_main(['--arch', 'arm64', '--triggers', 'trig-kprobe',
+                                       '--modes', 'icount', '--cpu', 'max'])
+        self.assertEqual([b[3] for b in boots], ['max', 'max'])
+        self.assertNotIn('second_cpu', res)
+        self.assertEqual(bench_cli.main(['--cpu-models', 'third']), 2)
+
+    def test_second_model_failure_keeps_the_pinned_results(self):
+        rc, boots, res = self.run_main(['--arch', 'x86_64', '--triggers', 'trig-kprobe',
+                                        '--modes', 'icount'], fail_second=True)
+        self.assertEqual(rc, 1)
+        self.assertEqual(len(res['arches']['x86_64']['runs']), 2)
+        self.assertTrue(res['arches']['x86_64']['runs'][0]['triggers'])
+        self.assertTrue(any('did not reach' in e for e in res['arches']['x86_64']['errors']))
+
+
 class TestInputs(unittest.TestCase):
     def test_unknown_trigger(self):
         with self.assertRaises(common.HarnessError) as cm:

@@ -87,40 +87,76 @@ def fmt(v, width, prec=1, pct=False):
     return f'{v:>{width}.{prec}f}'
 
 
-def format_table(arch, arch_res, triggers=None):
+def format_table(arch, arch_res, triggers=None, modes=None):
     """Text table (72 columns): trigger, base, patched, delta % under icount
-    (instructions/event) and TCG wall-clock (ns/event)."""
+    (instructions/event) and TCG wall-clock (ns/event); modes=['icount']
+    leaves the wall-clock columns out. Then what the guest said about its
+    CPU (guest_summary())."""
     s = summarize(arch_res)
     meta = arch_res.get('meta', {})
+    modes = [m for m in (modes or MODES) if m in MODES]
     trigs = list(triggers or [t for t in TRIGGERS
-                              if any(t in s.get(m, {}) for m in MODES)])
-    trigs += [t for m in MODES for t in s.get(m, {}) if t not in trigs]
+                              if any(t in s.get(m, {}) for m in modes)])
+    trigs += [t for m in modes for t in s.get(m, {}) if t not in trigs]
     reps = any(r.get('n_base', 0) > 1 or r.get('n_patched', 0) > 1
                for m in s.values() for r in m.values())
+    head = {'icount': 'icount: instructions', 'wall': 'TCG wall-clock: ns'}
     lines = [f'{arch}: QEMU -M {meta.get("machine", "?")} -cpu '
              f'{meta.get("cpu", "?")} -smp 1, bench {meta.get("args", "?")} trig-*',
              'per event, lower is better; delta = patched vs base',
-             f'{"":<16}{"icount: instructions":^25} |{"TCG wall-clock: ns":^25}',
-             f'{"trigger":<16}{"base":>8}{"patched":>9}{"delta":>8} |'
-             f'{"base":>8}{"patched":>9}{"delta":>8}'
-             + ('  icount spread b/p' if reps else '')]
+             f'{"":<16}' + ' |'.join(f'{head[m]:^25}' for m in modes),
+             f'{"trigger":<16}' + ' |'.join(f'{"base":>8}{"patched":>9}{"delta":>8}'
+                                           for m in modes)
+             + ('  icount spread b/p' if reps and 'icount' in modes else '')]
     for t in trigs:
-        ic = s.get('icount', {}).get(t, {})
-        wc = s.get('wall', {}).get(t, {})
-        line = (f'{t[5:] if t.startswith("trig-") else t:<16}'
-                f'{fmt(ic.get("base"), 8)}{fmt(ic.get("patched"), 9)}'
-                f'{fmt(ic.get("delta_pct"), 8, 1, True)} |'
-                f'{fmt(wc.get("base"), 8)}{fmt(wc.get("patched"), 9)}'
-                f'{fmt(wc.get("delta_pct"), 8, 1, True)}')
-        if reps:
+        cols = []
+        for m in modes:
+            e = s.get(m, {}).get(t, {})
+            cols.append(f'{fmt(e.get("base"), 8)}{fmt(e.get("patched"), 9)}'
+                        f'{fmt(e.get("delta_pct"), 8, 1, True)}')
+        line = f'{t[5:] if t.startswith("trig-") else t:<16}' + ' |'.join(cols)
+        if reps and 'icount' in modes:
+            ic = s.get('icount', {}).get(t, {})
             line += (f'  {fmt(ic.get("spread_base_pct"), 6, 3)}/'
                      f'{fmt(ic.get("spread_patched_pct"), 5, 3)}%')
         lines.append(line)
     if arch_res.get('series_empty'):
         lines.append('(the series is empty: "patched" is the base kernel)')
+    lines += guest_summary(arch, arch_res)
     for e in arch_res.get('errors', []):
         lines.append(f'error: {e}')
     return '\n'.join(l.rstrip() for l in lines) + '\n'
+
+
+# What decides which feature-dependent code the measured paths run.
+X86_VULNS = ('retbleed', 'spectre_v2', 'spec_rstack_overflow',
+             'indirect_target_selection', 'meltdown')
+ARM64_FLAGS = ('dit', 'ssbs', 'mte', 'paca', 'bti', 'sb')
+
+
+def guest_summary(arch, arch_res):
+    """One or two lines: the guest's mitigations that change a RET or an
+    indirect call (x86_64), or its PSTATE-related CPU features (arm64), as
+    recorded by the bench runs; a note when base and patched disagree."""
+    seen = {}
+    for r in arch_res.get('runs', []):
+        g = r.get('guest')
+        if not g:
+            continue
+        if arch == 'arm64':
+            fl = set(g.get('flags', []))
+            text = ('features: ' + (' '.join(f for f in ARM64_FLAGS if f in fl)
+                                    or 'none of ' + ' '.join(ARM64_FLAGS)))
+        else:
+            v = g.get('vulnerabilities', {})
+            text = '; '.join(f'{k}: {v[k]}' for k in X86_VULNS if k in v) or \
+                'no vulnerabilities files'
+        seen.setdefault(text, set()).add(r['kernel'])
+    if not seen:
+        return []
+    if len(seen) == 1:
+        return ['guest ' + next(iter(seen))]
+    return [f'guest ({"/".join(sorted(k))}) {t}' for t, k in seen.items()]
 
 
 def load_results(path=None):
@@ -132,7 +168,8 @@ def load_results(path=None):
 
 
 def cover_tables(path=None):
-    """{'BENCH_X86_64': table, 'BENCH_ARM64': table} from the committed
+    """{'BENCH_X86_64': tables, 'BENCH_ARM64': tables}, icount only, the
+    pinned CPU model and the second one, from the committed
     results/bench-latest.json (not the cache: 'rth.py export --check' must
     regenerate the same cover letter on every machine)."""
     path = path or LATEST
@@ -150,7 +187,11 @@ def cover_tables(path=None):
             cmd = res.get('argv') or (f'scripts/bench.py --repeat {reps}'
                                       + (f' --modes {modes}' if modes != 'icount,wall'
                                          else ''))
-            out[key] = (format_table(arch, a) +
+            tables = format_table(arch, a, modes=['icount'])
+            a2 = res.get('second_cpu', {}).get(arch)
+            if a2 and a2.get('runs'):
+                tables += '\n' + format_table(arch, a2, modes=['icount'])
+            out[key] = (tables +
                         f'({cmd}, {res.get("date", "?")[:10]};\n'
                         f' results/bench-latest.json)\n')
     out['BENCH_WALL_NOISE'] = wall_noise(res)

@@ -79,6 +79,46 @@ class TestTables(unittest.TestCase):
         out = mails.render_cover('a\n@BENCH_X86_64@\n@BENCH_ARM64@\n@BENCH_WALL_NOISE@\n', tables)
         self.assertNotIn('@BENCH', out)
 
+    def test_icount_only_and_second_model(self):
+        res = fake_results()
+        a = res['arches']['x86_64']
+        text = benchtables.format_table('x86_64', a, modes=['icount'])
+        self.assertNotIn('wall-clock', text)
+        self.assertNotIn('2000.0', text)            # the wall base of kretprobe
+        self.assertIn('644.0', text)
+        a2 = {'meta': {'cpu': 'EPYC-Rome', 'machine': 'pc', 'args': '-w1 -d3'},
+              'runs': [dict(r, guest={'vulnerabilities': {
+                  'retbleed': 'Mitigation: untrained return thunk; SMT disabled',
+                  'mds': 'Not affected'}, 'flags': ['fpu']})
+                  for r in a['runs'] if r['mode'] == 'icount']}
+        res['second_cpu'] = {'x86_64': a2}
+        t2 = benchtables.format_table('x86_64', a2, modes=['icount'])
+        self.assertIn('-cpu EPYC-Rome', t2)
+        self.assertIn('guest retbleed: Mitigation: untrained return thunk', t2)
+        self.assertNotIn('mds', t2)                 # only what changes a RET
+        # base and patched guests that disagree are both shown
+        a2['runs'][-1]['guest'] = {'vulnerabilities': {'retbleed': 'Vulnerable'}}
+        t3 = benchtables.format_table('x86_64', a2, modes=['icount'])
+        self.assertIn('guest (patched) retbleed: Vulnerable', t3)
+        self.assertIn('guest (base) retbleed: Mitigation', t3)
+        arm = {'meta': {'cpu': 'max'}, 'runs': [
+            {'mode': 'icount', 'kernel': 'base', 'rep': 0, 'triggers': {},
+             'guest': {'flags': ['fp', 'asimd', 'dit', 'ssbs', 'paca']}}]}
+        self.assertIn('guest features: dit ssbs paca',
+                      benchtables.format_table('arm64', arm, modes=['icount']))
+        arm['runs'][0]['guest']['flags'] = ['fp']
+        self.assertIn('guest features: none of dit',
+                      benchtables.format_table('arm64', arm, modes=['icount']))
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, 'r.json')
+            with open(p, 'w') as f:
+                json.dump(res, f)
+            cover = benchtables.cover_tables(p)['BENCH_X86_64']
+        # the cover letter: icount tables of both models, no wall-clock
+        self.assertIn('-cpu qemu64', cover)
+        self.assertIn('-cpu EPYC-Rome', cover)
+        self.assertNotIn('wall-clock', cover)
+
     def test_wall_noise(self):
         res = fake_results()
         # kretprobe's icount changes: its wall delta is not noise
