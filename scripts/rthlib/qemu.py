@@ -29,15 +29,33 @@ def qemu_cmd(target, image, append=''):
             '-append', 'console=ttyS0 ' + cmdline]
 
 
+def qemu_flavour():
+    """RTH_QEMU: unset or 'system' for the machine's QEMU, 'trixie' for
+    Debian trixie's from a private sysroot (rthlib/newqemu.py)."""
+    v = os.environ.get('RTH_QEMU', 'system') or 'system'
+    if v not in ('system', 'trixie'):
+        raise HarnessError(f'RTH_QEMU={v}: want system or trixie')
+    return v
+
+
+def resolve(cmd, arch):
+    """(argv, env) that runs cmd with the QEMU RTH_QEMU names."""
+    if qemu_flavour() == 'system':
+        require(cmd[0])
+        return cmd, None
+    from rthlib import newqemu
+    prefix, env = newqemu.command(arch)
+    return prefix + cmd[1:], dict(os.environ, **env)
+
+
 def boot(target, image, logf, timeout=300, extra_append=''):
     """Boot once; return the console text. Raises on timeout."""
-    cmd = qemu_cmd(target, image, extra_append)
-    require(cmd[0])
+    cmd, env = resolve(qemu_cmd(target, image, extra_append), target.arch)
     log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
     t0 = time.time()
     with open(logf, 'w') as lf:
         p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
+                             stdin=subprocess.DEVNULL, env=env)
         try:
             p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
