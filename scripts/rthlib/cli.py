@@ -16,6 +16,7 @@ import os
 import sys
 
 from rthlib.base import check_version, ensure_base
+from rthlib.boots import format_table as boots_table, run_boots, variant_target
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, REPO, cache_dir, git, git_out, log
 from rthlib.kunit import run_targets
@@ -155,6 +156,39 @@ def cmd_build(args):
     return 0
 
 
+def cmd_boots(args):
+    """Boot one target many times under one emulator setup (rthlib/boots.py)."""
+    (target,) = select_targets([args.target])
+    target = variant_target(target, args.smp, args.cpu,
+                                  [f for f in (args.drop or '').split(',') if f])
+    if args.src:
+        src = os.path.abspath(args.src)
+        check_version(src)
+        meta = {'src': src}
+    else:
+        repo, tag = ensure_base()
+        only = None
+        if args.only:
+            try:
+                only = [int(k) for k in args.only.split(',')]
+            except ValueError:
+                raise HarnessError(f'--only {args.only}: want patch numbers, e.g. 21,22')
+        if args.base_only:
+            git(repo, 'checkout', '-q', '-f', '-B', 'series', tag)
+            names = []
+        else:
+            names = apply_series(repo, tag, only=only)
+        src = repo
+        meta = {'base': tag, 'patches': names}
+    label = args.label or '-'.join([target.name, args.accel, os.environ.get('RTH_QEMU') or 'system'])
+    out = args.results or os.path.join(build_root(), 'boots.json')
+    entry = run_boots(src, target, args.count, args.timeout, args.accel,
+                            label, out, meta)
+    print(boots_table([entry]))
+    log(f'results written to {out}')
+    return 0 if entry['clean'] == entry['count'] else 1
+
+
 def cmd_export(args):
     repo, tag = ensure_base()
     if args.check:
@@ -257,6 +291,21 @@ def main(argv=None):
     p.add_argument('--src', required=True)
     add_boot_options(p)
     p.set_defaults(fn=cmd_tree)
+    p = sub.add_parser('boots', help='boot one target N times under one '
+                       'emulator setup; count clean boots, oopses, failures, hangs')
+    p.add_argument('target')
+    p.add_argument('--count', type=int, default=20)
+    p.add_argument('--src', help='kernel tree as it is (default: the base with the series)')
+    p.add_argument('--base-only', action='store_true', help='the unpatched base')
+    p.add_argument('--only', help='apply only these patches of the series, e.g. 21,22')
+    p.add_argument('--accel', default='mttcg', help='mttcg (QEMU default) or single '
+                   '(-accel tcg,thread=single)')
+    p.add_argument('--smp', type=int, help='CPUs instead of the target\'s')
+    p.add_argument('--cpu', help='QEMU -cpu model instead of the target\'s')
+    p.add_argument('--drop', help='fragments to leave out, e.g. kasan')
+    p.add_argument('--label', help='name of this variant in the results')
+    add_boot_options(p)
+    p.set_defaults(fn=cmd_boots)
     p = sub.add_parser('cover', help='print the cover letter text (with '
                        'the latest bench tables), e.g. for b4 prep --edit-cover')
     p.set_defaults(fn=cmd_cover)

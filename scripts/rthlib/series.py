@@ -45,8 +45,10 @@ def check_series(repo_dir=REPO):
     return problems
 
 
-def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO):
-    """git am the series (first `upto` patches) on a fresh branch."""
+def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO,
+                 only=None):
+    """git am the series (first `upto` patches, or the patches numbered in
+    `only`, in series order) on a fresh branch."""
     problems = check_series(repo_dir)
     if problems:
         raise HarnessError('series and patches/ disagree:\n  ' +
@@ -54,6 +56,12 @@ def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO):
     names = read_series(os.path.join(repo_dir, 'series'))
     if upto is not None:
         names = names[:upto]
+    if only is not None:
+        bad = [k for k in only if not 1 <= k <= len(names)]
+        if bad:
+            raise HarnessError(f'patch number(s) {", ".join(map(str, bad))}: '
+                               f'the series has {len(names)} patches')
+        names = [n for k, n in enumerate(names, 1) if k in only]
     if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):
         git(repo, 'am', '--abort', check=False, quiet=True)
     git(repo, 'checkout', '-q', '-f', '-B', branch, base_tag)

@@ -59,6 +59,12 @@ class SeriesTest(unittest.TestCase):
             self.assertIn('f.c', str(cm.exception))
             # git am was aborted: the tree is usable again
             self.assertFalse(os.path.isdir(os.path.join(kern, '.git', 'rebase-apply')))
+            # a chosen subset (rth.py boots --only)
+            self.assertEqual(series.apply_series(kern, 'b', repo_dir=repo, only=[1]),
+                             ['0001-one.patch'])
+            with self.assertRaises(common.HarnessError) as cm:
+                series.apply_series(kern, 'b', repo_dir=repo, only=[3])
+            self.assertIn('the series has 2 patches', str(cm.exception))
 
 
 class ExportTest(unittest.TestCase):

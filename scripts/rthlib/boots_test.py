@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of rthlib/boots.py (rth.py boots): outcome of a boot, variants,
+the count and its JSON (no kernel, no QEMU)."""
+
+import json
+import os
+import tempfile
+import unittest
+from unittest import mock
+
+from rthlib import boots, common
+from rthlib.targets import Target
+
+T = Target('x86_64-debug', 'x86_64', ['common', 'fprobe', 'x86_64', 'debug', 'kasan'],
+           ['kprobes_test'], 2)
+
+CLEAN = ('smp: Brought up 1 node, 2 CPUs\nKTAP version 1\n1..1\n'
+         '    KTAP version 1\n    # Subtest: kprobes_test\n    1..1\n'
+         '    ok 1 test_kprobe\nok 1 kprobes_test\n')
+OOPS = ('smp: Brought up 1 node, 2 CPUs\nKTAP version 1\n1..1\n'
+        '    # Subtest: kprobes_test\n'
+        '[   50.1] BUG: kernel NULL pointer dereference, address: 0000000000000000\n'
+        '[   50.1] Oops: Oops: 0010 [#1] SMP KASAN\n'
+        '[   50.1] RIP: 0010:0x0\n')
+
+
+class TestClassify(unittest.TestCase):
+    def test_outcomes(self):
+        self.assertEqual(boots.classify(T, CLEAN, False), ('clean', []))
+        out, det = boots.classify(T, OOPS, False)
+        self.assertEqual(out, 'oops')
+        self.assertIn('BUG: kernel NULL pointer dereference, address: 0000000000000000', det)
+        self.assertIn('RIP: 0010:0x0', det)
+        out, det = boots.classify(T, CLEAN.replace('ok 1 test_kprobe', 'not ok 1 test_kprobe'),
+                                  False)
+        self.assertEqual(out, 'fail')
+        self.assertIn('kprobes_test.test_kprobe failed', det)
+        # one CPU came up where two were wanted: not a clean boot
+        out, _ = boots.classify(T, CLEAN.replace('2 CPUs', '1 CPU'), False)
+        self.assertEqual(out, 'fail')
+        out, det = boots.classify(T, 'line1\nlast line', True)
+        self.assertEqual((out, det[-1]), ('hang', 'last line'))
+
+
+class TestVariant(unittest.TestCase):
+    def test_variant_target(self):
+        v = boots.variant_target(T, smp=4, cpu='EPYC-Rome', drop=['kasan'])
+        self.assertEqual((v.name, v.smp, v.cpu), ('x86_64-debug-nokasan', 4, 'EPYC-Rome'))
+        self.assertNotIn('kasan', v.fragments)
+        self.assertEqual(boots.variant_target(T).name, 'x86_64-debug')
+        with self.assertRaises(common.HarnessError):
+            boots.variant_target(T, drop=['kcsan'])
+        with self.assertRaises(common.HarnessError):
+            boots.variant_target(T, cpu='max;reboot')
+
+    def test_accel(self):
+        with mock.patch.dict(os.environ, {'RTH_QEMU': ''}), \
+                mock.patch.object(boots, 'resolve', side_effect=lambda c, a: (c, None)):
+            cmd, _ = boots.qemu_argv(T, 'bzImage', 'single')
+            self.assertEqual(cmd[1:3], ['-accel', 'tcg,thread=single'])
+            cmd, _ = boots.qemu_argv(T, 'bzImage', 'mttcg')
+            self.assertNotIn('-accel', cmd)
+            with self.assertRaises(common.HarnessError):
+                boots.qemu_argv(T, 'bzImage', 'kvm')
+
+
+class TestRun(unittest.TestCase):
+    def test_counts_and_json(self):
+        consoles = iter([(CLEAN, False, 10.0), (OOPS, False, 9.0), ('x', True, 900.0)])
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(boots, 'build', return_value='bzImage'), \
+                mock.patch.object(boots, 'build_root', return_value=d), \
+                mock.patch.object(boots, 'resolve', side_effect=lambda c, a: (c, None)), \
+                mock.patch.object(boots, 'boot_once', side_effect=lambda *a: next(consoles)):
+            out = os.path.join(d, 'boots.json')
+            with open(out, 'w') as f:
+                json.dump([{'label': 'other'}, {'label': 'v'}], f)
+            e = boots.run_boots('/src', T, 3, 900, 'mttcg', 'v', out, {'base': 'b'})
+            self.assertEqual((e['clean'], e['oops'], e['hang'], e['fail']), (1, 1, 1, 0))
+            with open(out) as f:
+                saved = json.load(f)
+            # the earlier run of the same label is replaced, others kept
+            self.assertEqual([v['label'] for v in saved], ['other', 'v'])
+            self.assertEqual(len(saved[1]['boots']), 3)
+            self.assertIn('v ', boots.format_table([e]))
+            with self.assertRaises(common.HarnessError):
+                boots.run_boots('/src', T, 0, 900, 'mttcg', 'v', out, {})
+
+
+if __name__ == '__main__':
+    unittest.main()
