@@ -20,6 +20,7 @@ import time
 
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, log
+from rthlib.kconfig import FRAGMENTS
 from rthlib.ktap import SPLAT_RE, judge, strip_console
 from rthlib.qemu import qemu_cmd, resolve
 from rthlib.targets import QEMU_CPU_RE
@@ -29,19 +30,26 @@ OUTCOMES = ('clean', 'oops', 'fail', 'hang')
 RIP_RE = re.compile(r'\b(RIP|pc) ?: ?(\S.*)')
 
 
-def variant_target(target, smp=None, cpu=None, drop=()):
-    """The target with the variant's CPUs, CPU model and without the
-    fragments in drop (its own build directory when the config differs)."""
+def variant_target(target, smp=None, cpu=None, drop=(), add=()):
+    """The target with the variant's CPUs, CPU model, without the fragments
+    in drop and with those in add after its own (its own build directory
+    when the config differs)."""
     bad = [f for f in drop if f not in target.fragments]
     if bad:
         raise HarnessError(f'--drop {",".join(bad)}: not a fragment of '
                            f'{target.name} ({" ".join(target.fragments)})')
+    bad = [f for f in add if f in target.fragments or
+           not os.path.exists(os.path.join(FRAGMENTS, f + '.config'))]
+    if bad:
+        raise HarnessError(f'--add {",".join(bad)}: no such fragment in '
+                           f'kconfig-fragments/ or already in {target.name}')
     if cpu is not None and not QEMU_CPU_RE.fullmatch(cpu):
         raise HarnessError(f'--cpu {cpu!r}: want a QEMU CPU model')
-    name = target.name + ''.join(f'-no{f}' for f in drop)
+    name = target.name + ''.join(f'-no{f}' for f in drop) + \
+        ''.join(f'-{f}' for f in add)
     return dataclasses.replace(
         target, name=name, smp=smp or target.smp, cpu=cpu or target.cpu,
-        fragments=[f for f in target.fragments if f not in drop])
+        fragments=[f for f in target.fragments if f not in drop] + list(add))
 
 
 def classify(target, text, timed_out):

@@ -50,6 +50,11 @@ class TestVariant(unittest.TestCase):
         self.assertEqual(boots.variant_target(T).name, 'x86_64-debug')
         with self.assertRaises(common.HarnessError):
             boots.variant_target(T, drop=['kcsan'])
+        v = boots.variant_target(T, add=['opt-size'])
+        self.assertEqual((v.name, v.fragments[-1]), ('x86_64-debug-opt-size', 'opt-size'))
+        for bad in (['kasan'], ['no-such-fragment']):
+            with self.assertRaises(common.HarnessError):
+                boots.variant_target(T, add=bad)
         with self.assertRaises(common.HarnessError):
             boots.variant_target(T, cpu='max;reboot')
 

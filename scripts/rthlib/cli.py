@@ -160,7 +160,8 @@ def cmd_boots(args):
     """Boot one target many times under one emulator setup (rthlib/boots.py)."""
     (target,) = select_targets([args.target])
     target = variant_target(target, args.smp, args.cpu,
-                                  [f for f in (args.drop or '').split(',') if f])
+                                  [f for f in (args.drop or '').split(',') if f],
+                                  [f for f in (args.add or '').split(',') if f])
     if args.src:
         src = os.path.abspath(args.src)
         check_version(src)
@@ -303,6 +304,7 @@ def main(argv=None):
     p.add_argument('--smp', type=int, help='CPUs instead of the target\'s')
     p.add_argument('--cpu', help='QEMU -cpu model instead of the target\'s')
     p.add_argument('--drop', help='fragments to leave out, e.g. kasan')
+    p.add_argument('--add', help='fragments to add after the target\'s, e.g. opt-size')
     p.add_argument('--label', help='name of this variant in the results')
     add_boot_options(p)
     p.set_defaults(fn=cmd_boots)
