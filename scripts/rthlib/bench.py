@@ -128,7 +128,7 @@ def parse_bench_output(text):
 
 
 def guest_info(text):
-    """What the guest said about its CPU before the bench: {'vulnerabilities':
+    """What the guest said about its CPU after the runs: {'vulnerabilities':
     {name: state}, 'flags': [cpuinfo flags or arm64 Features]}."""
     vulns, flags = {}, []
     for raw in text.splitlines():

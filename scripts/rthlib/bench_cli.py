@@ -92,6 +92,39 @@ def split_list(s, allowed, what):
     return vals
 
 
+def run_model(args, arch, ks, kernels, initrd, trigs, ares, mode, pinned,
+              timeout, t_start, results, results_path):
+    """The boots of one CPU model and mode; False when one had errors."""
+    cpu = args.cpu if pinned else ares['meta']['cpu']
+    ok = True
+    for rep in range(args.repeat):
+        for which in kernels:
+            k = ks[which]
+            tag_ = '' if pinned else '-cpu2'
+            logf = os.path.join(bench_cache(), 'logs',
+                                f'{arch}-{which}-{mode}{tag_}-{rep}.log')
+            os.makedirs(os.path.dirname(logf), exist_ok=True)
+            log(f'{arch} {which}: booting ({mode}, -cpu '
+                f'{cpu or QEMU[arch]["cpu"]}, run {rep + 1}/'
+                f'{args.repeat}), elapsed {time.time() - t_start:.0f} s')
+            tr, errs, secs, info = boot_bench(
+                arch, k, initrd, trigs, args.bench_args, args.settle,
+                mode == 'icount', logf, timeout, cpu)
+            ares['runs'].append({'mode': mode, 'kernel': which, 'rep': rep,
+                                 'seconds': round(secs), 'console': logf,
+                                 'guest': info,
+                                 'triggers': {t: e for t, e in tr.items()
+                                              if 'mops' in e}})
+            for e in errs:
+                log(f'ERROR: {e}')
+            ares['errors'] += [e.split('\n')[0] for e in errs]
+            ok &= not errs
+            save(results, results_path)
+            if errs and not tr:
+                raise HarnessError(errs[0])
+    return ok
+
+
 def bench_main(args, argv_for_results=None):
     if args.smoke:
         args.arch, args.triggers = 'x86_64', ','.join(SMOKE_TRIGGERS)
@@ -179,32 +212,18 @@ def bench_main(args, argv_for_results=None):
                 results.setdefault('second_cpu', {})[arch] = a2
                 plan.append((a2, 'icount'))
             for ares, mode in plan:
-                cpu = ares['meta']['cpu'] if ares is not a else args.cpu
-                for rep in range(args.repeat):
-                    for which in kernels:
-                        k = ks[which]
-                        tag_ = '' if ares is a else '-cpu2'
-                        logf = os.path.join(bench_cache(), 'logs',
-                                            f'{arch}-{which}-{mode}{tag_}-{rep}.log')
-                        os.makedirs(os.path.dirname(logf), exist_ok=True)
-                        log(f'{arch} {which}: booting ({mode}, -cpu '
-                            f'{cpu or QEMU[arch]["cpu"]}, run {rep + 1}/'
-                            f'{args.repeat}), elapsed {time.time() - t_start:.0f} s')
-                        tr, errs, secs, info = boot_bench(
-                            arch, k, initrd, trigs, args.bench_args, args.settle,
-                            mode == 'icount', logf, timeout, cpu)
-                        ares['runs'].append({'mode': mode, 'kernel': which, 'rep': rep,
-                                             'seconds': round(secs), 'console': logf,
-                                             'guest': info,
-                                             'triggers': {t: e for t, e in tr.items()
-                                                          if 'mops' in e}})
-                        for e in errs:
-                            log(f'ERROR: {e}')
-                        ares['errors'] += [e.split('\n')[0] for e in errs]
-                        ok &= not errs
-                        save(results, results_path)
-                        if errs and not tr:
-                            raise HarnessError(errs[0])
+                try:
+                    ok &= run_model(args, arch, ks, kernels, initrd, trigs, ares,
+                                    mode, ares is a, timeout, t_start, results,
+                                    results_path)
+                except HarnessError as e:
+                    # this model's own errors (a second model that does not
+                    # boot leaves the pinned results as they are)
+                    ok = False
+                    log(f'{arch} -cpu {ares["meta"]["cpu"]}: ERROR: {e}')
+                    if str(e).split('\n')[0] not in ares['errors']:
+                        ares['errors'].append(str(e).split('\n')[0])
+                    save(results, results_path)
         except HarnessError as e:
             ok = False
             msg = str(e)
@@ -218,7 +237,8 @@ def bench_main(args, argv_for_results=None):
                     for r in a['runs'])
     second = results.get('second_cpu', {})
     if not args.no_latest and not args.smoke and args.results is None \
-            and args.upto is None and args.cpu is None:
+            and args.upto is None and args.cpu is None \
+            and set(models) == set(CPU_MODELS) and 'icount' in modes:
         if ok:
             save(results, LATEST)
             log(f'copied to {LATEST} (commit it to keep the cover letter tables)')

@@ -35,7 +35,7 @@ def cmd_tree(args):
     check_version(src)
     out = args.results or os.path.join(build_root(), 'tree-results.json')
     return run_targets(src, select_targets(args.targets), args.timeout, out,
-                       {'src': src})
+                       {'src': src, 'qemu': os.environ.get('RTH_QEMU') or 'system'})
 
 
 def cmd_kunit(args):
@@ -61,7 +61,8 @@ def cmd_kunit(args):
             quilt_check(repo, tag)
     out = args.results or os.path.join(cache_dir(), 'kunit-results.json')
     return run_targets(repo, [targets[n] for n in names], args.timeout, out,
-                       {'base': tag, 'patches': names_applied})
+                       {'base': tag, 'patches': names_applied,
+                        'qemu': os.environ.get('RTH_QEMU') or 'system'})
 
 
 def cmd_each(args):
@@ -181,7 +182,15 @@ def cmd_boots(args):
             names = apply_series(repo, tag, only=only)
         src = repo
         meta = {'base': tag, 'patches': names}
-    label = args.label or '-'.join([target.name, args.accel, os.environ.get('RTH_QEMU') or 'system'])
+    # the default label names everything that makes this run differ from
+    # another, so that two setups never share (and overwrite) one entry
+    tree = ('src-' + os.path.basename(src.rstrip('/')) if args.src else
+            'base' if args.base_only else
+            'patches' + args.only.replace(',', '+') if args.only else 'series')
+    label = args.label or '-'.join(
+        [target.name, tree, f'smp{target.smp}'] +
+        ([f'cpu-{target.cpu}'] if target.cpu else []) +
+        [args.accel, 'qemu-' + (os.environ.get('RTH_QEMU') or 'system')])
     out = args.results or os.path.join(build_root(), 'boots.json')
     entry = run_boots(src, target, args.count, args.timeout, args.accel,
                             label, out, meta)

@@ -10,8 +10,9 @@ started through that root's own dynamic loader with that root's libraries
 (ld-linux-x86-64.so.2 --library-path ...). Nothing is installed into the
 system and the system's apt state is not touched.
 
-Use: RTH_QEMU=trixie for rth.py's boots, or qemu=trixie in a ci/targets
-line (qemu.qemu_cmd()).
+Use: RTH_QEMU=trixie for rth.py's boots (kunit, tree, boots; qemu.boot()
+and boots.py). The bench and the peer suites keep the machine's QEMU: their
+figures and results are compared with runs made under it.
 """
 
 import glob
@@ -37,15 +38,17 @@ def host_is_amd64():
 
 def sysroot(pkgs, dest=None, suite=SUITE):
     """Download pkgs and their dependency closure from suite (amd64) and
-    unpack them into dest (default <cache>/qemu-<suite>/root). Cached: a
+    unpack them into dest (default <cache>/qemu-<suite>/root-<pkgs>). Cached: a
     stamp file names what was unpacked. Returns dest."""
     if not host_is_amd64():
         raise HarnessError(f'the {suite} QEMU sysroot is for amd64 hosts; '
                            f'this one is {os.uname().machine}')
     require('apt-get', 'dpkg-deb')
     top = os.path.join(cache_dir(), f'qemu-{suite}')
-    dest = dest or os.path.join(top, 'root')
     want = ' '.join(sorted(set(pkgs)))
+    # one root per package set: switching arch does not pull the root from
+    # under a QEMU that runs from the other one
+    dest = dest or os.path.join(top, 'root-' + '+'.join(sorted(set(pkgs))))
     stampf = os.path.join(dest, '.rth-debs')
     if os.path.exists(stampf) and open(stampf).read() == want:
         return dest
@@ -58,6 +61,10 @@ def sysroot(pkgs, dest=None, suite=SUITE):
          '-o', f'Dir::Cache::archives={apt}/debs'])
     log(f'fetching {want} and what it depends on from {uri} {suite} '
         f'(private apt state in {apt})')
+    # only this download is unpacked: an older version of a package left
+    # from an earlier one could sort after the newer and overwrite it
+    for old in glob.glob(os.path.join(apt, 'debs', '*.deb')):
+        os.unlink(old)
     res = run(['apt-get', *opts, 'update'], check=False, capture=True)
     if res.returncode != 0:
         raise HarnessError(f'apt-get update ({suite}) failed:\n{res.stdout[-2000:]}')

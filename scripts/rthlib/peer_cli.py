@@ -25,9 +25,11 @@ import time
 from rthlib.base import ensure_base
 from rthlib.bench import kernel, save, series_hash
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
-from rthlib.peer import (BENCH_KERNEL_EXPECTED, FTRACE_DIRS, PEER_TESTS, SUITES, boot_suite,
-                         ftrace_cases, ftrace_tree, make_peer_initramfs, new_failures,
+from rthlib.peer import (BENCH_KERNEL_EXPECTED, FTRACE_DIRS, PEER_TESTS, SUITES,
+                         bench_kernel_unexpected, boot_suite, ftrace_cases,
+                         ftrace_tree, make_peer_initramfs, new_failures, new_skips,
                          peer_kernel, test_progs_binary)
+from rthlib.targets import QEMU_CPU_RE
 
 ARCHES = ['x86_64', 'arm64']
 KERNELS = ['base', 'patched']
@@ -85,6 +87,11 @@ def main(argv=None):
     except HarnessError as e:
         print(f'peer-suites: error: {e}', file=sys.stderr)
         return 2
+    except Exception as e:          # exit 1 means a new failure, not this
+        import traceback
+        traceback.print_exc()
+        print(f'peer-suites: error: {type(e).__name__}: {e}', file=sys.stderr)
+        return 2
 
 
 def peer_main(args, argv):
@@ -94,6 +101,9 @@ def peer_main(args, argv):
     suites = split_list(args.suites, SUITES, 'suite')
     kernels = split_list(args.kernels, KERNELS, 'kernel')
     tests = [t for t in args.tests.split(',') if t]
+    if args.cpu is not None and not QEMU_CPU_RE.fullmatch(args.cpu):
+        raise HarnessError(f'--cpu {args.cpu!r}: want a QEMU CPU model with '
+                           f'optional properties, e.g. max,pauth-impdef=on')
     require('git', 'make', 'gcc', 'dpkg-deb')
     t_start = time.time()
     repo, tag = ensure_base()
@@ -104,7 +114,10 @@ def peer_main(args, argv):
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
                'argv': ' '.join(['scripts/peer-suites'] + [shlex.quote(a) for a in argv]),
                'base': tag, 'series_hash': shash, 'arches': {}, 'errors': []}
-    new_all = []
+    new_all, skips_all = [], []
+    default_path = args.results or os.path.join(
+        bench_cache(), 'peer-results-bench-kernel.json' if args.bench_kernel
+        else 'peer-results.json')
     for arch in arches:
         a = results['arches'].setdefault(arch, {})
         try:
@@ -124,8 +137,8 @@ def peer_main(args, argv):
                 tp_dir, names = test_progs_binary(arch, repo, tag,
                                                   ks.get('base') or ks['patched'], tests)
             for which, k in ks.items():
-                # the CI run (--bench-kernel) has its own file names: it
-                # may run while a full run boots the same arch and kernel
+                # the CI run (--bench-kernel) has its own file names, so
+                # that it does not replace a full run's initramfs and logs
                 kind = 'peer-bench' if args.bench_kernel else 'peer'
                 initrd = os.path.join(bench_cache(), f'{kind}-initramfs-{arch}-{which}.cpio')
                 make_peer_initramfs(arch, k.dir, tp_dir, ftrace_dir, initrd,
@@ -146,16 +159,18 @@ def peer_main(args, argv):
                         f'{res["fail"]} failed, {res["skip"]} skipped in '
                         f'{res["seconds"]} s' + (f'; failed: {", ".join(res["failed"])}'
                                                  if res['failed'] else ''))
-                    save(results, args.results or os.path.join(bench_cache(), 'peer-results.json'))
+                    save(results, default_path)
         except HarnessError as e:
             results['errors'].append(f'{arch}: {e}')
             log(f'peer-suites: {arch}: error: {e}')
         for suite, s in a.items():
             if 'base' in s and 'patched' in s:
                 s['new_failures'] = new_failures(s['base'], s['patched'])
+                s['new_skips'] = new_skips(s['base'], s['patched'])
                 new_all += [f'{arch} {suite} {n}' for n in s['new_failures']]
+                skips_all += [f'{arch} {suite} {n}' for n in s['new_skips']]
     results['seconds'] = round(time.time() - t_start)
-    path = args.results or os.path.join(bench_cache(), 'peer-results.json')
+    path = default_path
     save(results, path)
     print(format_table(results))
     if full and not results['errors']:
@@ -164,24 +179,32 @@ def peer_main(args, argv):
     else:
         log(f'peer-suites: results in {path}' + ('' if full else
             ' (not a full run: results/peer-suites.json is left as it is)'))
+    if skips_all:
+        print('peer-suites: note: passed on base, skipped on patched:\n  ' +
+              '\n  '.join(skips_all), file=sys.stderr)
+    # errors first: a patched kernel that crashed part way leaves tests
+    # without a result, which are not new failures; the crash is the news
+    if results['errors']:
+        print('peer-suites: errors:\n  ' + '\n  '.join(
+            e.splitlines()[0] for e in results['errors']), file=sys.stderr)
     if new_all:
         print('peer-suites: NEW FAILURES (failed on patched, passed on base):\n  ' +
               '\n  '.join(new_all), file=sys.stderr)
         return 1
     if results['errors']:
-        print('peer-suites: errors:\n  ' + '\n  '.join(
-            e.splitlines()[0] for e in results['errors']), file=sys.stderr)
         return 2
     if args.bench_kernel:
         s = results['arches']['x86_64']['ftracetest']['patched']
+        bad, missing = bench_kernel_unexpected(s)
         for n in s['failed']:
-            if n in BENCH_KERNEL_EXPECTED:
+            if n not in dict(bad):
                 log(f'peer-suites: expected on the bench config: {n}: '
-                    f'{BENCH_KERNEL_EXPECTED[n]}')
-        bad = [n for n in s['failed'] if n not in BENCH_KERNEL_EXPECTED]
-        if bad:
-            print('peer-suites: ftracetest failures on the bench kernel:\n  ' +
-                  '\n  '.join(f'{n}: {s["why"].get(n, "?")}' for n in bad),
+                    f'{BENCH_KERNEL_EXPECTED[n][1]}')
+        if bad or missing:
+            print('peer-suites: ftracetest on the bench kernel:\n  ' +
+                  '\n  '.join([f'{n}: {w}' for n, w in bad] +
+                               [f'{n}: listed as an expected failure but not a '
+                                f'case of this run (renamed?)' for n in missing]),
                   file=sys.stderr)
             return 1
     return 0

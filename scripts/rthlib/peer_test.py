@@ -63,6 +63,11 @@ class Parse(unittest.TestCase):
         self.assertEqual(r['failed'], ['fexit_test', 'recursion'])
         self.assertIn(':FAIL:fexit_many_args', r['why']['fexit_test'])
         self.assertIn('no result', r['why']['recursion'])
+        # subtests are kept apart, with their own why
+        self.assertEqual(r['subtests'], {'fexit_test/fexit': 'OK',
+                                         'fexit_test/fexit_many_args': 'FAIL',
+                                         'recursion/x': 'OK'})
+        self.assertIn(':FAIL:fexit_many_args', r['why']['fexit_test/fexit_many_args'])
 
     def test_ftracetest(self):
         lines, rc, _ = peer.suite_lines(FT_OUT)
@@ -97,6 +102,34 @@ class Parse(unittest.TestCase):
         # a passed and c was skipped on base: new; b failed on base too;
         # e did not run on base
         self.assertEqual(peer.new_failures(base, patched), ['a', 'c'])
+
+    def test_subtest_of_a_test_that_fails_on_base(self):
+        # attach_probe fails on both (its uprobe-lib subtest); its kprobe
+        # subtest failing on patched only is new
+        base = {'results': {'attach_probe': 'FAIL'}, 'failed': ['attach_probe'],
+                'why': {}, 'subtests': {'attach_probe/kprobe': 'OK',
+                                        'attach_probe/uprobe-lib': 'FAIL'}}
+        patched = {'results': {'attach_probe': 'FAIL'}, 'failed': ['attach_probe'],
+                   'why': {}, 'subtests': {'attach_probe/kprobe': 'FAIL',
+                                           'attach_probe/uprobe-lib': 'FAIL'}}
+        self.assertEqual(peer.new_failures(base, patched), ['attach_probe/kprobe'])
+
+    def test_no_result_is_not_a_new_failure(self):
+        # a patched kernel that crashed part way: its tests without a
+        # result are the boot error's business, not new failures
+        lines, _, _ = peer.suite_lines(TP_OUT)
+        base = peer.parse_test_progs(lines, ['fentry_test', 'attach_probe', 'late_test'])
+        base['results']['late_test'] = 'OK'
+        base['failed'].remove('late_test')
+        patched = peer.parse_test_progs(lines, ['fentry_test', 'attach_probe', 'late_test'])
+        self.assertIn('late_test', patched['failed'])
+        self.assertEqual(peer.new_failures(base, patched), [])
+
+    def test_new_skips(self):
+        base = {'results': {'a': 'OK', 'b': 'PASS', 'c': 'SKIP'}, 'subtests': {'a/x': 'OK'}}
+        patched = {'results': {'a': 'OK', 'b': 'UNSUPPORTED', 'c': 'SKIP'},
+                   'subtests': {'a/x': 'SKIP'}}
+        self.assertEqual(peer.new_skips(base, patched), ['a/x', 'b'])
 
 
 class Selection(unittest.TestCase):
@@ -150,10 +183,10 @@ class Guest(unittest.TestCase):
                                  ['test.d/ftrace/fgraph-filter-stack.tc'] * 12)
         self.assertLess(len(cmd[-1]), 2048)
         self.assertIn('tcg,thread=single', cmd)
-
-
-if __name__ == '__main__':
-    unittest.main()
+        # a list that does not fit is an error, not a silently shorter run
+        with self.assertRaisesRegex(peer.HarnessError, 'at most 2000 fit'):
+            peer.qemu_peer_cmd('x86_64', 'bzImage', 'initrd', 'test_progs',
+                               [f'test_number_{i}' for i in range(200)], [])
 
 
 class BenchKernelExpected(unittest.TestCase):
@@ -175,3 +208,25 @@ class BenchKernelExpected(unittest.TestCase):
                         if line.startswith('# description:'):
                             descs.add(line.split(':', 1)[1].strip())
         self.assertEqual(set(peer.BENCH_KERNEL_EXPECTED) - descs, set())
+
+    def test_unexpected_by_name_and_why(self):
+        name = 'Kprobe event symbol argument'
+        why = 'UNRESOLVED: ... please enable CONFIG_KALLSYMS_ALL'
+        s = {'failed': [name], 'why': {name: why},
+             'results': dict.fromkeys(peer.BENCH_KERNEL_EXPECTED, 'PASS')}
+        s['results'][name] = 'UNRESOLVED'
+        self.assertEqual(peer.bench_kernel_unexpected(s), ([], []))
+        # the same case failing for another reason is not waived
+        s['why'][name] = 'FAIL: grep: event not found'
+        self.assertEqual(peer.bench_kernel_unexpected(s)[0],
+                         [(name, 'FAIL: grep: event not found')])
+        # an unlisted failure, and a listed case the run does not have
+        s = {'failed': ['Kprobe event argument syntax'], 'why': {},
+             'results': {'Kprobe event argument syntax': 'FAIL'}}
+        bad, missing = peer.bench_kernel_unexpected(s)
+        self.assertEqual(bad, [('Kprobe event argument syntax', '?')])
+        self.assertEqual(missing, sorted(peer.BENCH_KERNEL_EXPECTED))
+
+
+if __name__ == '__main__':
+    unittest.main()
