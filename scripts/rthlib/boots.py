@@ -98,12 +98,13 @@ def boot_once(target, image, logf, timeout, accel):
     return text, timed_out, time.time() - t0
 
 
-def run_boots(src, target, count, timeout, accel, label, results_file, meta):
+def run_boots(src, target, count, timeout, accel, label, results_file, meta,
+              partial=False):
     """Build target from src once, boot it count times; append a variant
     entry to results_file (a JSON list of variants). Returns the entry."""
     if count < 1:
         raise HarnessError('--count must be at least 1')
-    image = build(src, target)
+    image = build(src, target, allow_undefined=partial)
     logdir = os.path.join(build_root(), target.name, 'boots', label)
     os.makedirs(logdir, exist_ok=True)
     cmd, _ = qemu_argv(target, image, accel)

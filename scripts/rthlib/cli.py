@@ -193,7 +193,8 @@ def cmd_boots(args):
         [args.accel, 'qemu-' + (os.environ.get('RTH_QEMU') or 'system')])
     out = args.results or os.path.join(build_root(), 'boots.json')
     entry = run_boots(src, target, args.count, args.timeout, args.accel,
-                            label, out, meta)
+                      label, out, meta,
+                      partial=bool(args.base_only or args.only or args.src))
     print(boots_table([entry]))
     log(f'results written to {out}')
     return 0 if entry['clean'] == entry['count'] else 1
