@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 from rthlib.common import HarnessError, REPO, bench_cache, log
 
@@ -135,9 +136,10 @@ ARM64_FLAGS = ('dit', 'ssbs', 'mte', 'paca', 'bti', 'sb')
 
 
 def guest_summary(arch, arch_res):
-    """One or two lines: the guest's mitigations that change a RET or an
-    indirect call (x86_64), or its PSTATE-related CPU features (arm64), as
-    recorded by the bench runs; a note when base and patched disagree."""
+    """Lines of at most 72 columns: the guest's mitigations that change a
+    RET or an indirect call (x86_64; 'Not affected' left out), or its
+    PSTATE-related CPU features (arm64), as the bench runs recorded them;
+    base and patched apart when they disagree."""
     seen = {}
     for r in arch_res.get('runs', []):
         g = r.get('guest')
@@ -149,14 +151,16 @@ def guest_summary(arch, arch_res):
                                     or 'none of ' + ' '.join(ARM64_FLAGS)))
         else:
             v = g.get('vulnerabilities', {})
-            text = '; '.join(f'{k}: {v[k]}' for k in X86_VULNS if k in v) or \
-                'no vulnerabilities files'
+            text = '; '.join(f'{k}: {v[k]}' for k in X86_VULNS
+                             if k in v and v[k] != 'Not affected') or \
+                'no return or indirect-branch mitigation'
         seen.setdefault(text, set()).add(r['kernel'])
-    if not seen:
-        return []
-    if len(seen) == 1:
-        return ['guest ' + next(iter(seen))]
-    return [f'guest ({"/".join(sorted(k))}) {t}' for t, k in seen.items()]
+    out = []
+    for text, kernels in seen.items():
+        head = 'guest' if len(seen) == 1 else f'guest ({"/".join(sorted(kernels))})'
+        out += textwrap.wrap(f'{head} {text}', 72, subsequent_indent='  ',
+                             break_long_words=False, break_on_hyphens=False)
+    return out
 
 
 def load_results(path=None):

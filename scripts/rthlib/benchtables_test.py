@@ -96,6 +96,7 @@ class TestTables(unittest.TestCase):
         self.assertIn('-cpu EPYC-Rome', t2)
         self.assertIn('guest retbleed: Mitigation: untrained return thunk', t2)
         self.assertNotIn('mds', t2)                 # only what changes a RET
+        self.assertTrue(all(len(l) <= 72 for l in t2.splitlines()), t2)
         # base and patched guests that disagree are both shown
         a2['runs'][-1]['guest'] = {'vulnerabilities': {'retbleed': 'Vulnerable'}}
         t3 = benchtables.format_table('x86_64', a2, modes=['icount'])
