@@ -22,7 +22,7 @@ from rthlib.build import build, build_root
 from rthlib.common import HarnessError, log
 from rthlib.kconfig import FRAGMENTS
 from rthlib.ktap import SPLAT_RE, judge, strip_console
-from rthlib.qemu import qemu_cmd, resolve
+from rthlib.qemu import qemu_cmd, qemu_flavour, resolve
 from rthlib.targets import QEMU_CPU_RE
 
 
@@ -75,7 +75,7 @@ def qemu_argv(target, image, accel):
         cmd[1:1] = ['-accel', 'tcg,thread=single']
     elif accel != 'mttcg':
         raise HarnessError(f'--accel {accel}: want mttcg or single')
-    return resolve(cmd, target.arch)
+    return resolve(cmd, target.arch, target)
 
 
 def boot_once(target, image, logf, timeout, accel):
@@ -109,7 +109,7 @@ def run_boots(src, target, count, timeout, accel, label, results_file, meta,
     os.makedirs(logdir, exist_ok=True)
     cmd, _ = qemu_argv(target, image, accel)
     entry = dict(meta, label=label, target=target.name, smp=target.smp,
-                 cpu=target.cpu, accel=accel, qemu=os.environ.get('RTH_QEMU') or 'system',
+                 cpu=target.cpu, accel=accel, qemu=qemu_flavour(target),
                  fragments=target.fragments, command=cmd, count=count,
                  boots=[], **{o: 0 for o in OUTCOMES})
     allres = []

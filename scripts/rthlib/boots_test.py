@@ -60,7 +60,7 @@ class TestVariant(unittest.TestCase):
 
     def test_accel(self):
         with mock.patch.dict(os.environ, {'RTH_QEMU': ''}), \
-                mock.patch.object(boots, 'resolve', side_effect=lambda c, a: (c, None)):
+                mock.patch.object(boots, 'resolve', side_effect=lambda c, a, t=None: (c, None)):
             cmd, _ = boots.qemu_argv(T, 'bzImage', 'single')
             self.assertEqual(cmd[1:3], ['-accel', 'tcg,thread=single'])
             cmd, _ = boots.qemu_argv(T, 'bzImage', 'mttcg')
@@ -75,7 +75,7 @@ class TestRun(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d, \
                 mock.patch.object(boots, 'build', return_value='bzImage'), \
                 mock.patch.object(boots, 'build_root', return_value=d), \
-                mock.patch.object(boots, 'resolve', side_effect=lambda c, a: (c, None)), \
+                mock.patch.object(boots, 'resolve', side_effect=lambda c, a, t=None: (c, None)), \
                 mock.patch.object(boots, 'boot_once', side_effect=lambda *a: next(consoles)):
             out = os.path.join(d, 'boots.json')
             with open(out, 'w') as f:

@@ -55,7 +55,7 @@ class TestCommand(unittest.TestCase):
 
 
 class TestSwitch(unittest.TestCase):
-    T = Target('x86_64-debug', 'x86_64', [], [], 2, '', '', '', [])
+    T = Target('x86_64-debug', 'x86_64', [], [], smp=2)
 
     def test_system_is_the_default(self):
         with mock.patch.dict(os.environ, {'RTH_QEMU': ''}):
@@ -72,6 +72,16 @@ class TestSwitch(unittest.TestCase):
         self.assertTrue(cmd[3].endswith('/usr/bin/qemu-system-x86_64'))
         self.assertEqual(cmd[cmd.index('-smp') + 1], '2')
         self.assertIn('QEMU_MODULE_DIR', env)
+
+    def test_target_option_and_env(self):
+        import dataclasses
+        t = dataclasses.replace(self.T, qemu='trixie')
+        with mock.patch.dict(os.environ, {'RTH_QEMU': ''}):
+            self.assertEqual(qemu.qemu_flavour(t), 'trixie')
+            self.assertEqual(qemu.qemu_flavour(self.T), 'system')
+        # RTH_QEMU wins over the target
+        with mock.patch.dict(os.environ, {'RTH_QEMU': 'system'}):
+            self.assertEqual(qemu.qemu_flavour(t), 'system')
 
     def test_bad_value(self):
         with mock.patch.dict(os.environ, {'RTH_QEMU': 'qemu9'}):

@@ -29,18 +29,22 @@ def qemu_cmd(target, image, append=''):
             '-append', 'console=ttyS0 ' + cmdline]
 
 
-def qemu_flavour():
-    """RTH_QEMU: unset or 'system' for the machine's QEMU, 'trixie' for
-    Debian trixie's from a private sysroot (rthlib/newqemu.py)."""
-    v = os.environ.get('RTH_QEMU', 'system') or 'system'
-    if v not in ('system', 'trixie'):
+QEMU_FLAVOURS = ('system', 'trixie')
+
+
+def qemu_flavour(target=None):
+    """The QEMU a boot uses: RTH_QEMU if set ('system' for the machine's,
+    'trixie' for Debian trixie's from a private sysroot, rthlib/newqemu.py),
+    else the target's qemu= option, else the machine's."""
+    v = os.environ.get('RTH_QEMU') or (target.qemu if target else '') or 'system'
+    if v not in QEMU_FLAVOURS:
         raise HarnessError(f'RTH_QEMU={v}: want system or trixie')
     return v
 
 
-def resolve(cmd, arch):
-    """(argv, env) that runs cmd with the QEMU RTH_QEMU names."""
-    if qemu_flavour() == 'system':
+def resolve(cmd, arch, target=None):
+    """(argv, env) that runs cmd with the QEMU qemu_flavour() names."""
+    if qemu_flavour(target) == 'system':
         require(cmd[0])
         return cmd, None
     from rthlib import newqemu
@@ -50,7 +54,7 @@ def resolve(cmd, arch):
 
 def boot(target, image, logf, timeout=300, extra_append=''):
     """Boot once; return the console text. Raises on timeout."""
-    cmd, env = resolve(qemu_cmd(target, image, extra_append), target.arch)
+    cmd, env = resolve(qemu_cmd(target, image, extra_append), target.arch, target)
     log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
     t0 = time.time()
     with open(logf, 'w') as lf:

@@ -23,6 +23,7 @@ class Target:
     llvm: str = ''        # LLVM= version suffix ('-19'): build with clang
     machine: str = ''     # QEMU machine options (arm64: appended to -M virt)
     cpu: str = ''         # QEMU -cpu model (default: per arch, RTH_QEMU_CPU)
+    qemu: str = ''        # 'trixie': Debian trixie's QEMU (newqemu.py); RTH_QEMU wins
     append: list = dataclasses.field(default_factory=list)  # kernel cmdline
 
     @property
@@ -58,7 +59,8 @@ def parse_targets(text):
     machine options, e.g. machine=mte=on for -M virt,mte=on; arm64 only),
     append=word (one kernel command line word; repeat for more), cpu=model
     (QEMU -cpu, e.g. cpu=cortex-a72 for a CPU without PAN; wins over
-    RTH_QEMU_CPU, as the target needs it).
+    RTH_QEMU_CPU, as the target needs it), qemu=trixie (Debian trixie's
+    QEMU from a private sysroot, rthlib/newqemu.py; RTH_QEMU wins).
     """
     targets = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -77,9 +79,11 @@ def parse_targets(text):
         llvm = ''
         machine = ''
         cpu = ''
+        qemu = ''
         append = []
         rest = words[3:]
-        while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=', 'cpu=')):
+        while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=', 'cpu=',
+                                           'qemu=')):
             key, val = rest[0].split('=', 1)
             if key == 'smp':
                 if not val.isdigit() or int(val) < 1:
@@ -100,13 +104,18 @@ def parse_targets(text):
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
                                        f'(want cpu=model[,prop=value])')
                 cpu = val
+            elif key == 'qemu':
+                if val not in ('system', 'trixie'):
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
+                                       f'(want qemu=system or qemu=trixie)')
+                qemu = val
             else:
                 if not val:
                     raise HarnessError(f'ci/targets:{lineno}: empty append=')
                 append.append(val)
             rest = rest[1:]
         targets[name] = Target(name, arch, rest, suites, smp, llvm,
-                               machine, cpu, append)
+                               machine, cpu, qemu, append)
     return targets
 
 

@@ -35,6 +35,10 @@ class TargetOptionsTest(unittest.TestCase):
         self.assertEqual(cmd[cmd.index('-cpu') + 1], 'cortex-a72')
         plain = qemu.qemu_cmd(targets.parse_targets('p arm64 suites=s c\n')['p'], 'img')
         self.assertEqual(plain[plain.index('-M') + 1], 'virt')
+        t = targets.parse_targets('d x86_64 suites=s smp=2 qemu=trixie common')['d']
+        self.assertEqual((t.smp, t.qemu, t.fragments), (2, 'trixie', ['common']))
+        with self.assertRaises(common.HarnessError):
+            targets.parse_targets('d x86_64 suites=s qemu=9.2 common')
         for bad in ('x x86_64 suites=s machine=mte=on c', 'y arm64 suites=s machine=on c',
                     'z arm64 suites=s append= c', 'w arm64 suites=s cpu=a;b c'):
             with self.assertRaises(common.HarnessError, msg=bad):
