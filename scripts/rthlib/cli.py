@@ -159,6 +159,16 @@ def cmd_build(args):
 
 def cmd_boots(args):
     """Boot one target many times under one emulator setup (rthlib/boots.py)."""
+    out = args.results or os.path.join(build_root(), 'boots.json')
+    if args.table:
+        try:
+            with open(out) as f:
+                print(boots_table(json.load(f)), end='')
+        except (OSError, ValueError) as e:
+            raise HarnessError(f'cannot read {out}: {e}')
+        return 0
+    if not args.target:
+        raise HarnessError('boots: name a target (or --table)')
     (target,) = select_targets([args.target])
     target = variant_target(target, args.smp, args.cpu,
                                   [f for f in (args.drop or '').split(',') if f],
@@ -191,7 +201,6 @@ def cmd_boots(args):
         [target.name, tree, f'smp{target.smp}'] +
         ([f'cpu-{target.cpu}'] if target.cpu else []) +
         [args.accel, 'qemu-' + (os.environ.get('RTH_QEMU') or 'system')])
-    out = args.results or os.path.join(build_root(), 'boots.json')
     entry = run_boots(src, target, args.count, args.timeout, args.accel,
                       label, out, meta,
                       partial=bool(args.base_only or args.only or args.src))
@@ -304,7 +313,9 @@ def main(argv=None):
     p.set_defaults(fn=cmd_tree)
     p = sub.add_parser('boots', help='boot one target N times under one '
                        'emulator setup; count clean boots, oopses, failures, hangs')
-    p.add_argument('target')
+    p.add_argument('target', nargs='?')
+    p.add_argument('--table', action='store_true',
+                   help='print the table of the results file; no run')
     p.add_argument('--count', type=int, default=20)
     p.add_argument('--src', help='kernel tree as it is (default: the base with the series)')
     p.add_argument('--base-only', action='store_true', help='the unpatched base')
