@@ -28,7 +28,7 @@ from rthlib.apt import fetch_debs
 from rthlib.bench import (ARM64_DEBS, DEB_ARCH, GNU_TRIPLET, QEMU, busybox_for,
                           clang_tools, cpio_newc, kernel, sha256_text)
 from rthlib.common import (HarnessError, REPO, bench_cache, cache_dir,
-                           ensure_worktree, git, log, require, run)
+                           ensure_worktree, git, git_out, log, require, run)
 from rthlib.ktap import SPLAT_RE, strip_console
 from rthlib.targets import make_cmd
 
@@ -191,6 +191,21 @@ def makefile_progs(makefile_text):
     for deps in linked_deps(text).values():
         keep |= set(deps)
     return keep
+
+
+def check_test_files(repo, tag, tests):
+    """Before anything is built: every name in tests is a test file
+    (tools/testing/selftests/bpf/prog_tests/NAME.c) of the base tree."""
+    if not tests:
+        raise HarnessError('--tests: no test named')
+    out = git_out(repo, 'ls-tree', '--name-only', f'{tag}:tools/testing/selftests/bpf/prog_tests')
+    have = {n[:-2] for n in out.split() if n.endswith('.c')}
+    bad = [t for t in tests if t not in have]
+    if bad:
+        near = sorted(h for h in have if any(b.split('_')[0] in h for b in bad))[:8]
+        raise HarnessError(f'unknown test_progs test(s) {", ".join(bad)}: no '
+                           f'prog_tests/<name>.c in {tag}' +
+                           (f' (similar: {", ".join(near)})' if near else ''))
 
 
 def selection(sdir, tests):

@@ -26,7 +26,8 @@ from rthlib.base import ensure_base
 from rthlib.bench import kernel, save, series_hash
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
 from rthlib.peer import (BENCH_KERNEL_EXPECTED, FTRACE_DIRS, PEER_TESTS, SUITES,
-                         bench_kernel_unexpected, boot_suite, ftrace_cases,
+                         bench_kernel_unexpected, boot_suite, check_test_files,
+                         ftrace_cases,
                          ftrace_tree, make_peer_initramfs, new_failures, new_skips,
                          peer_kernel, test_progs_binary)
 from rthlib.targets import QEMU_CPU_RE
@@ -107,6 +108,8 @@ def peer_main(args, argv):
     require('git', 'make', 'gcc', 'dpkg-deb')
     t_start = time.time()
     repo, tag = ensure_base()
+    if 'test_progs' in suites:
+        check_test_files(repo, tag, tests)      # before any build
     shash = series_hash()
     full = (set(arches) == set(ARCHES) and set(suites) == set(SUITES) and
             set(kernels) == set(KERNELS) and not args.bench_kernel and

@@ -169,6 +169,26 @@ class Selection(unittest.TestCase):
         self.assertNotIn('other.c', os.listdir(os.path.join(d, 'progs')))
         self.assertIn('bpf_misc.h', os.listdir(os.path.join(d, 'progs')))
 
+    def test_unknown_test_before_any_build(self):
+        import subprocess
+        from rthlib import common
+        d = tempfile.mkdtemp()
+        self.addCleanup(lambda: __import__('shutil').rmtree(d))
+        pt = os.path.join(d, 'tools/testing/selftests/bpf/prog_tests')
+        os.makedirs(pt)
+        for n in ('fentry_test.c', 'fexit_test.c', 'tests.h'):
+            open(os.path.join(pt, n), 'w').close()
+        g = ['git', '-C', d] + common.GIT_ID
+        subprocess.run(['git', 'init', '-q', d], check=True)
+        subprocess.run(g + ['add', '.'], check=True)
+        subprocess.run(g + ['commit', '-qm', 'b'], check=True)
+        subprocess.run(g + ['tag', 'b'], check=True)
+        peer.check_test_files(d, 'b', ['fentry_test', 'fexit_test'])
+        with self.assertRaisesRegex(peer.HarnessError, 'unknown test_progs test.*fentry_tst'):
+            peer.check_test_files(d, 'b', ['fentry_tst'])
+        with self.assertRaises(peer.HarnessError):
+            peer.check_test_files(d, 'b', ['tests'])      # a header, not a test
+
     def test_missing_test_fails(self):
         d = self.tree()
         with self.assertRaisesRegex(peer.HarnessError, 'nosuch'):
