@@ -21,7 +21,7 @@ import time
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, log
 from rthlib.kconfig import FRAGMENTS
-from rthlib.ktap import SPLAT_RE, judge, strip_console
+from rthlib.ktap import SPLAT_RE, judge, online_cpus, strip_console
 from rthlib.qemu import qemu_cmd, qemu_flavour, resolve
 from rthlib.targets import QEMU_CPU_RE
 
@@ -121,6 +121,14 @@ def run_boots(src, target, count, timeout, accel, label, results_file, meta,
     for i in range(count):
         logf = os.path.join(logdir, f'boot-{i + 1:02d}.log')
         text, timed_out, secs = boot_once(target, image, logf, timeout, accel)
+        cpus = online_cpus(text)
+        if cpus is not None and cpus != target.smp:
+            # not a result of the variant: the kernel cannot run it
+            # (tinyconfig's SMP=y leaves CONFIG_NR_CPUS at 2)
+            raise HarnessError(
+                f'{label}: the kernel brought up {cpus} CPUs where -smp '
+                f'{target.smp} was asked for (CONFIG_NR_CPUS of '
+                f'{target.name}?); console {logf}; nothing counted')
         outcome, details = classify(target, text, timed_out)
         entry[outcome] += 1
         entry['boots'].append({'n': i + 1, 'outcome': outcome,
@@ -138,6 +146,9 @@ def run_boots(src, target, count, timeout, accel, label, results_file, meta,
 
 
 def format_table(variants):
+    if not isinstance(variants, list) or not all(
+            isinstance(v, dict) and 'label' in v and 'boots' in v for v in variants):
+        raise HarnessError('not a boots results file (a list of variants)')
     lines = [f'{"variant":<22} {"boots":>5} {"clean":>5} {"oops":>5} '
              f'{"fail":>5} {"hang":>5}  setup']
     for v in variants:

@@ -68,11 +68,20 @@ class TestVariant(unittest.TestCase):
             with self.assertRaises(common.HarnessError):
                 boots.qemu_argv(T, 'bzImage', 'kvm')
 
+    def test_target_reaches_resolve(self):
+        # the target's qemu= option must get to the QEMU choice
+        seen = []
+        with mock.patch.object(boots, 'resolve',
+                               side_effect=lambda c, a, t=None: seen.append(t) or (c, None)):
+            boots.qemu_argv(T, 'bzImage', 'mttcg')
+        self.assertIs(seen[0], T)
+
 
 class TestRun(unittest.TestCase):
     def test_counts_and_json(self):
         consoles = iter([(CLEAN, False, 10.0), (OOPS, False, 9.0), ('x', True, 900.0)])
         with tempfile.TemporaryDirectory() as d, \
+                mock.patch.dict(os.environ, {'RTH_QEMU': ''}), \
                 mock.patch.object(boots, 'build', return_value='bzImage'), \
                 mock.patch.object(boots, 'build_root', return_value=d), \
                 mock.patch.object(boots, 'resolve', side_effect=lambda c, a, t=None: (c, None)), \
@@ -88,8 +97,23 @@ class TestRun(unittest.TestCase):
             self.assertEqual([v['label'] for v in saved], ['other', 'v'])
             self.assertEqual(len(saved[1]['boots']), 3)
             self.assertIn('v ', boots.format_table([e]))
+            self.assertEqual(e['qemu'], 'system')
             with self.assertRaises(common.HarnessError):
                 boots.run_boots('/src', T, 0, 900, 'mttcg', 'v', out, {})
+            with self.assertRaises(common.HarnessError):
+                boots.format_table({'base': 'x'})
+
+    def test_cpu_count_mismatch_is_an_error(self):
+        # -smp 4 on a kernel built with NR_CPUS=2: stop, count nothing
+        t4 = boots.variant_target(T, smp=4)
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.dict(os.environ, {'RTH_QEMU': ''}), \
+                mock.patch.object(boots, 'build', return_value='bzImage'), \
+                mock.patch.object(boots, 'build_root', return_value=d), \
+                mock.patch.object(boots, 'resolve', side_effect=lambda c, a, t=None: (c, None)), \
+                mock.patch.object(boots, 'boot_once', return_value=(CLEAN, False, 8.0)):
+            with self.assertRaisesRegex(common.HarnessError, 'brought up 2 CPUs where -smp 4'):
+                boots.run_boots('/src', t4, 3, 900, 'mttcg', 'v4', os.path.join(d, 'b.json'), {})
 
 
 if __name__ == '__main__':

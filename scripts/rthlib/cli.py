@@ -17,6 +17,7 @@ import sys
 
 from rthlib.base import check_version, ensure_base
 from rthlib.boots import format_table as boots_table, run_boots, variant_target
+from rthlib.qemu import qemu_flavour
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, REPO, cache_dir, git, git_out, log
 from rthlib.kunit import run_targets
@@ -35,7 +36,7 @@ def cmd_tree(args):
     check_version(src)
     out = args.results or os.path.join(build_root(), 'tree-results.json')
     return run_targets(src, select_targets(args.targets), args.timeout, out,
-                       {'src': src, 'qemu': os.environ.get('RTH_QEMU') or 'system'})
+                       {'src': src, 'qemu': {t.name: qemu_flavour(t) for t in select_targets(args.targets)}})
 
 
 def cmd_kunit(args):
@@ -62,7 +63,7 @@ def cmd_kunit(args):
     out = args.results or os.path.join(cache_dir(), 'kunit-results.json')
     return run_targets(repo, [targets[n] for n in names], args.timeout, out,
                        {'base': tag, 'patches': names_applied,
-                        'qemu': os.environ.get('RTH_QEMU') or 'system'})
+                        'qemu': {n: qemu_flavour(targets[n]) for n in names}})
 
 
 def cmd_each(args):
@@ -161,6 +162,8 @@ def cmd_boots(args):
     """Boot one target many times under one emulator setup (rthlib/boots.py)."""
     out = args.results or os.path.join(build_root(), 'boots.json')
     if args.table:
+        if args.target:
+            raise HarnessError('boots --table takes no target (it runs nothing)')
         try:
             with open(out) as f:
                 print(boots_table(json.load(f)), end='')
@@ -200,7 +203,7 @@ def cmd_boots(args):
     label = args.label or '-'.join(
         [target.name, tree, f'smp{target.smp}'] +
         ([f'cpu-{target.cpu}'] if target.cpu else []) +
-        [args.accel, 'qemu-' + (os.environ.get('RTH_QEMU') or 'system')])
+        [args.accel, 'qemu-' + qemu_flavour(target)])
     entry = run_boots(src, target, args.count, args.timeout, args.accel,
                       label, out, meta,
                       partial=bool(args.base_only or args.only or args.src))

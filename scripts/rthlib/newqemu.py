@@ -10,8 +10,8 @@ started through that root's own dynamic loader with that root's libraries
 (ld-linux-x86-64.so.2 --library-path ...). Nothing is installed into the
 system and the system's apt state is not touched.
 
-Use: RTH_QEMU=trixie for rth.py's boots (kunit, tree, boots; qemu.boot()
-and boots.py). The bench and the peer suites keep the machine's QEMU: their
+Use: qemu=trixie on a ci/targets line, or RTH_QEMU=trixie (which wins)
+for rth.py's boots (kunit, tree, boots; qemu.boot() and boots.py). The bench and the peer suites keep the machine's QEMU: their
 figures and results are compared with runs made under it.
 """
 
