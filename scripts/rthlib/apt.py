@@ -104,6 +104,11 @@ def debian_codename():
     return 'bookworm'
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def sysroot_symlinks(root):
     """Point absolute symlinks of an unpacked sysroot into it: Debian's
     libz.so -> /lib/<triplet>/libz.so.1... would name the host's file."""
@@ -123,7 +128,7 @@ def fetch_debs(arch, pkgs, dest):
     require('apt-get', 'dpkg-deb')
     stampf = os.path.join(dest, '.rth-debs')
     want = ' '.join(sorted(pkgs))
-    if os.path.exists(stampf) and open(stampf).read() == want:
+    if os.path.exists(stampf) and read_text(stampf) == want:
         return dest
     uri = apt_archive_uri()
     suite = debian_codename()

@@ -19,7 +19,7 @@ import glob
 import os
 import shutil
 
-from rthlib.apt import apt_archive_uri, private_apt, sysroot_symlinks
+from rthlib.apt import apt_archive_uri, private_apt, read_text, sysroot_symlinks
 from rthlib.common import HarnessError, cache_dir, log, require, run
 
 
@@ -50,7 +50,7 @@ def sysroot(pkgs, dest=None, suite=SUITE):
     # under a QEMU that runs from the other one
     dest = dest or os.path.join(top, 'root-' + '+'.join(sorted(set(pkgs))))
     stampf = os.path.join(dest, '.rth-debs')
-    if os.path.exists(stampf) and open(stampf).read() == want:
+    if os.path.exists(stampf) and read_text(stampf) == want:
         return dest
     uri = apt_archive_uri()
     apt = os.path.join(top, 'apt')
