@@ -14,15 +14,13 @@ import dataclasses
 import json
 import os
 import re
-import shlex
-import subprocess
 import time
 
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, log
 from rthlib.kconfig import FRAGMENTS
 from rthlib.ktap import SPLAT_RE, judge, online_cpus, strip_console
-from rthlib.qemu import qemu_cmd, qemu_flavour, resolve
+from rthlib.qemu import qemu_cmd, qemu_flavour, resolve, run_console
 from rthlib.targets import QEMU_CPU_RE
 
 
@@ -80,22 +78,8 @@ def qemu_argv(target, image, accel):
 
 def boot_once(target, image, logf, timeout, accel):
     cmd, env = qemu_argv(target, image, accel)
-    t0 = time.time()
-    timed_out = False
-    with open(logf, 'w') as lf:
-        lf.write('# ' + ' '.join(shlex.quote(c) for c in cmd) + '\n')
-        lf.flush()
-        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, env=env)
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            timed_out = True
-    with open(logf, errors='replace') as f:
-        text = f.read()
-    return text, timed_out, time.time() - t0
+    text, timed_out, secs, _ = run_console(cmd, logf, timeout, env, header=True)
+    return text, timed_out, secs
 
 
 def run_boots(src, target, count, timeout, accel, label, results_file, meta,

@@ -52,12 +52,16 @@ def resolve(cmd, arch, target=None):
     return prefix + cmd[1:], dict(os.environ, **env)
 
 
-def boot(target, image, logf, timeout=300, extra_append=''):
-    """Boot once; return the console text. Raises on timeout."""
-    cmd, env = resolve(qemu_cmd(target, image, extra_append), target.arch, target)
-    log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
+def run_console(cmd, logf, timeout, env=None, header=False):
+    """Run a QEMU command with its console in logf, killed after timeout
+    seconds: (console text, timed out, seconds, exit code). header: the
+    command line as the log's first line."""
     t0 = time.time()
+    timed_out = False
     with open(logf, 'w') as lf:
+        if header:
+            lf.write('# ' + ' '.join(shlex.quote(c) for c in cmd) + '\n')
+            lf.flush()
         p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=env)
         try:
@@ -65,13 +69,20 @@ def boot(target, image, logf, timeout=300, extra_append=''):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-            with open(logf, errors='replace') as f:
-                last = f.read().splitlines()[-50:]
-            raise HarnessError(f'{target.name}: QEMU did not finish in '
-                               f'{timeout} s (hang?); last console lines '
-                               f'({logf}):\n' + '\n'.join(last))
+            timed_out = True
     with open(logf, errors='replace') as f:
         text = f.read()
-    log(f'{target.name}: QEMU exited {p.returncode} after '
-        f'{time.time() - t0:.1f} s')
+    return text, timed_out, time.time() - t0, p.returncode
+
+
+def boot(target, image, logf, timeout=300, extra_append=''):
+    """Boot once; return the console text. Raises on timeout."""
+    cmd, env = resolve(qemu_cmd(target, image, extra_append), target.arch, target)
+    log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
+    text, timed_out, secs, rc = run_console(cmd, logf, timeout, env)
+    if timed_out:
+        raise HarnessError(f'{target.name}: QEMU did not finish in '
+                           f'{timeout} s (hang?); last console lines '
+                           f'({logf}):\n' + '\n'.join(text.splitlines()[-50:]))
+    log(f'{target.name}: QEMU exited {rc} after {secs:.1f} s')
     return text
