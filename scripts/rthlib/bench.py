@@ -325,6 +325,23 @@ def series_hash(upto=None):
     return h.hexdigest()
 
 
+def series_files_hash(upto=None):
+    """sha256 over the series' patch files as they are (name, NUL, bytes,
+    for the first `upto`), 'none' when empty. This is what a results file
+    records as its series_hash: the repository's before-stop check computes
+    the same over series and patches/ and calls a results file measured on
+    other patch files stale, commit logs included. (series_hash() above,
+    code only, names the kernels.)"""
+    names = read_series(os.path.join(REPO, 'series'))[:upto]
+    if not names:
+        return 'none'
+    h = hashlib.sha256()
+    for n in names:
+        with open(os.path.join(REPO, 'patches', n), 'rb') as f:
+            h.update(n.encode() + b'\0' + f.read())
+    return h.hexdigest()
+
+
 def config_hash(target):
     """Hash of what decides the .config: fragments (content, in order),
     arch and compiler (tinyconfig and olddefconfig depend on both)."""

@@ -31,7 +31,8 @@ from rthlib.base import ensure_base
 from rthlib.bench import (CPU_MODELS, KERNELS, QEMU, SECOND_CPU,
                           SMOKE_TRIGGERS, bench_binary,
                           boot_bench, busybox_for, check_triggers, kernel,
-                          known_triggers, make_initramfs, save, series_hash)
+                          known_triggers, make_initramfs, save, series_files_hash,
+                          series_hash)
 from rthlib.benchtables import (ARCHES, LATEST, MODES, TRIGGERS, format_table,
                                 load_results, plot)
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
@@ -178,7 +179,9 @@ def bench_main(args, argv_for_results=None):
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
                'argv': ' '.join(['scripts/bench.py'] + [shlex.quote(a) for a in
                                                         (argv_for_results or [])]),
-               'base': tag, 'series': names, 'series_hash': shash,
+               'base': tag, 'series': names,
+               'series_hash': series_files_hash(args.upto),
+               'series_code_hash': shash,
                'bench_args': args.bench_args, 'settle': args.settle,
                'triggers': trigs, 'arches': {}, 'errors': []}
     ok = True

@@ -3,6 +3,7 @@
 command, initramfs (no kernel).
 """
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -263,3 +264,35 @@ class SeriesHashTest(unittest.TestCase):
                     hashes[name] = bench.series_hash()
             self.assertEqual(hashes['a'], hashes['b'])
             self.assertNotEqual(hashes['a'], hashes['c'])
+
+    def test_files_hash_is_the_before_stop_checks(self):
+        """Results files record series_files_hash(); the repository's
+        before-stop check recomputes it this way and calls a results file
+        with another value stale. A log edit must change it."""
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, 'patches'))
+            with open(os.path.join(d, 'series'), 'w') as f:
+                f.write('# comment\n0001-a.patch\n0002-b.patch -p1\n')
+            for n, text in (('0001-a.patch', self.LOG_A + self.DIFF),
+                            ('0002-b.patch', self.LOG_B + self.DIFF)):
+                with open(os.path.join(d, 'patches', n), 'w') as f:
+                    f.write(text)
+
+            def hook_formula():
+                names = [ln.split()[0] for ln in open(os.path.join(d, 'series'))
+                         if ln.strip() and not ln.startswith('#')]
+                h = hashlib.sha256()
+                for n in names:
+                    h.update(n.encode() + b'\0' +
+                             open(os.path.join(d, 'patches', n), 'rb').read())
+                return h.hexdigest()
+
+            with mock.patch.object(bench, 'REPO', d):
+                before = bench.series_files_hash()
+                self.assertEqual(before, hook_formula())
+                self.assertNotEqual(bench.series_files_hash(1), before)
+                with open(os.path.join(d, 'patches', '0001-a.patch'), 'w') as f:
+                    f.write(self.LOG_B + self.DIFF)
+                self.assertNotEqual(bench.series_files_hash(), before)
+                self.assertEqual(bench.series_files_hash(), hook_formula())
+                self.assertEqual(bench.series_files_hash(0), 'none')

@@ -23,7 +23,7 @@ import sys
 import time
 
 from rthlib.base import ensure_base
-from rthlib.bench import kernel, save, series_hash
+from rthlib.bench import kernel, save, series_files_hash, series_hash
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
 from rthlib.peer import (BENCH_KERNEL_EXPECTED, FTRACE_DIRS, PEER_TESTS, SUITES,
                          bench_kernel_unexpected, boot_suite, check_test_files,
@@ -116,7 +116,8 @@ def peer_main(args, argv):
             tests == PEER_TESTS and not args.cpu)
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
                'argv': ' '.join(['scripts/peer-suites'] + [shlex.quote(a) for a in argv]),
-               'base': tag, 'series_hash': shash, 'arches': {}, 'errors': []}
+               'base': tag, 'series_hash': series_files_hash(),
+               'series_code_hash': shash, 'arches': {}, 'errors': []}
     new_all, skips_all = [], []
     default_path = args.results or os.path.join(
         bench_cache(), 'peer-results-bench-kernel.json' if args.bench_kernel
