@@ -22,18 +22,26 @@ PROBED = 'bpf_get_numa_node_id'   # what the bench's trig-k*probe attach to
 
 GDB_SCRIPT = r'''
 import bisect, gdb, json, os
-syms = []
+OUTSIDE = os.environ['TR_OUTSIDE']
+syms, bounds = [], {}
 with open(os.environ['TR_MAP']) as f:
     for l in f:
         p = l.split()
         if len(p) >= 3 and p[1] in 'tTwW':
             syms.append((int(p[0], 16), p[2]))
+        if len(p) >= 3 and p[2] in ('_stext', '_etext'):
+            bounds[p[2]] = int(p[0], 16)
 syms.sort()
 addrs = [a for a, _ in syms]
 byname = {}
 for a, n in syms:
     byname.setdefault(n, a)
+lo, hi = bounds.get('_stext', 0), bounds.get('_etext', 1 << 64)
 def fn(pc):
+    # BPF JIT images (the trigger program and the attached one) and
+    # ftrace's dynamic trampolines have no System.map symbol.
+    if not lo <= pc < hi:
+        return OUTSIDE
     i = bisect.bisect_right(addrs, pc) - 1
     return syms[i][1] if i >= 0 else hex(pc)
 gdb.execute('set pagination off')
@@ -48,7 +56,12 @@ pre = os.environ.get('TR_PRE')
 gdb.execute('hbreak *0x%x' % byname[pre or start])
 gdb.execute('ignore 1 ' + os.environ['TR_SKIP'])
 gdb.execute('continue')
+retaddr = None
 if pre:
+    # TR_RETADDR: the probed function's return address, read at its first
+    # instruction; a 'retaddr' half ends when execution gets there.
+    if os.environ.get('TR_RETADDR'):
+        retaddr = int(gdb.parse_and_eval(os.environ['TR_RETADDR'])) & 0xffffffffffffffff
     gdb.execute('delete')
     gdb.execute('hbreak *0x%x' % byname[start])
     gdb.execute('continue')
@@ -60,6 +73,8 @@ while len(trace) < limit:
     insn = gdb.execute('x/i $pc', to_string=True)
     mnem = insn.split(':', 1)[-1].split()[0] if ':' in insn else ''
     if stop == 'resume' and left and f == start:
+        break
+    if stop == 'retaddr' and pc == retaddr:
         break
     trace.append(pc)
     if stop == 'ret' and f == start and mnem == 'ret':
@@ -75,13 +90,29 @@ gdb.execute('kill')
 '''
 
 
+OUTSIDE = '(outside kernel text: BPF JIT or ftrace trampoline)'
+
 # (arch, half): (first stop, start of the trace, end condition)
+#   return          the rethook trampoline (kretprobe) to its final RET
+#   entry           arm64: the kprobe BRK exception; x86_64: the probed
+#                   function's entry until it runs on (kprobes on ftrace)
+#   ftrace-entry    the probed function's entry, through ftrace (and
+#                   fgraph, fprobe, the BPF program), until it runs on:
+#                   kprobe.multi, kretprobe.multi's entry, fentry
+#   fgraph-return   return_to_handler, from the probed function's RET
+#                   until its caller resumes: kretprobe.multi's return
 HALVES = {
     ('arm64', 'return'): (None, 'arch_rethook_trampoline', 'ret'),
     ('arm64', 'entry'): (PROBED, 'el1h_64_sync', 'eret'),
+    ('arm64', 'ftrace-entry'): (None, PROBED, 'resume'),
+    ('arm64', 'fgraph-return'): (PROBED, 'return_to_handler', 'retaddr'),
     ('x86_64', 'return'): (None, 'arch_rethook_trampoline', 'ret'),
     ('x86_64', 'entry'): (None, PROBED, 'resume'),
+    ('x86_64', 'ftrace-entry'): (None, PROBED, 'resume'),
+    ('x86_64', 'fgraph-return'): (PROBED, 'return_to_handler', 'retaddr'),
 }
+# Where the probed function's return address is at its first instruction.
+RETADDR = {'arm64': '$x30', 'x86_64': '*(unsigned long *)$sp'}
 GDB_ARCH = {'arm64': 'aarch64', 'x86_64': 'i386:x86-64'}
 
 
@@ -143,7 +174,9 @@ def trace(arch, kdir, smap, trigger, half, skip, timeout):
             time.sleep(1)
             env = dict(os.environ, TR_MAP=smap, TR_PORT=str(port), TR_START=start,
                        TR_STOP=stop, TR_SKIP=str(skip), TR_OUT=out,
-                       TR_GDB_ARCH=GDB_ARCH[arch], TR_PRE=pre or '')
+                       TR_GDB_ARCH=GDB_ARCH[arch], TR_PRE=pre or '',
+                       TR_OUTSIDE=OUTSIDE,
+                       TR_RETADDR=RETADDR[arch] if stop == 'retaddr' else '')
             try:
                 g = subprocess.run(['gdb-multiarch', '-batch', '-nx', '-x', script],
                                    env=env, capture_output=True, text=True,

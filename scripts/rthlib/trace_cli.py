@@ -12,6 +12,17 @@ function (System.map symbol) it belongs to:
                   probed function, from el1h_64_sync to its ERET; x86_64: from the probed
                   function's first instruction until execution comes
                   back into it (kprobes on ftrace, no exception).
+  --half ftrace-entry   both arches: from the probed function's first
+                  instruction, through ftrace (fgraph, fprobe, the BPF
+                  program), until it runs on: trig-kprobe-multi, the
+                  entry of trig-kretprobe-multi, trig-fentry.
+  --half fgraph-return  both arches: return_to_handler, from the probed
+                  function's RET until its caller resumes (the return
+                  address read at the function's first instruction):
+                  trig-kretprobe-multi.
+
+Code outside the kernel's text (the BPF programs' JIT images, ftrace's
+dynamic trampolines) is counted as one row.
 
 The sum matches what the bench's icount figure says the event costs, so
 this shows where a change saves (or spends) instructions. Needs
@@ -39,7 +50,8 @@ def main(argv=None):
     ap.add_argument('--kernel-dir', help='a bench kernel directory with a System.map '
                     '(default: the cached one of this series, see --which/--upto)')
     ap.add_argument('--trigger', default='trig-kretprobe')
-    ap.add_argument('--half', choices=['return', 'entry'], default='return')
+    ap.add_argument('--half', choices=['return', 'entry', 'ftrace-entry',
+                                       'fgraph-return'], default='return')
     ap.add_argument('--skip', type=int, default=50,
                     help='start hits to let pass first (default %(default)s)')
     ap.add_argument('--timeout', type=int, default=900)

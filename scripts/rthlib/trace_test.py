@@ -18,9 +18,13 @@ class TraceEventTest(unittest.TestCase):
 
     def test_every_half_defined_for_both_arches(self):
         for arch in ('arm64', 'x86_64'):
-            for half in ('entry', 'return'):
+            for half in ('entry', 'return', 'ftrace-entry', 'fgraph-return'):
                 pre, start, stop = trace.HALVES[(arch, half)]
-                self.assertIn(stop, ('ret', 'eret', 'resume'))
+                self.assertIn(stop, ('ret', 'eret', 'resume', 'retaddr'))
+                # a 'retaddr' half reads the return address at a first stop
+                if stop == 'retaddr':
+                    self.assertEqual(pre, trace.PROBED)
+            self.assertIn(arch, trace.RETADDR)
 
     def test_no_cached_kernel_says_what_to_run(self):
         with tempfile.TemporaryDirectory() as d, \
