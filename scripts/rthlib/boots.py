@@ -28,10 +28,11 @@ OUTCOMES = ('clean', 'oops', 'fail', 'hang')
 RIP_RE = re.compile(r'\b(RIP|pc) ?: ?(\S.*)')
 
 
-def variant_target(target, smp=None, cpu=None, drop=(), add=()):
-    """The target with the variant's CPUs, CPU model, without the fragments
-    in drop and with those in add after its own (its own build directory
-    when the config differs)."""
+def variant_target(target, smp=None, cpu=None, drop=(), add=(), llvm=None):
+    """The target with the variant's CPUs, CPU model, compiler (llvm: the
+    clang version suffix, e.g. '-19'), without the fragments in drop and
+    with those in add after its own (its own build directory when the
+    config differs)."""
     bad = [f for f in drop if f not in target.fragments]
     if bad:
         raise HarnessError(f'--drop {",".join(bad)}: not a fragment of '
@@ -43,10 +44,13 @@ def variant_target(target, smp=None, cpu=None, drop=(), add=()):
                            f'kconfig-fragments/ or already in {target.name}')
     if cpu is not None and not QEMU_CPU_RE.fullmatch(cpu):
         raise HarnessError(f'--cpu {cpu!r}: want a QEMU CPU model')
+    if llvm is not None and not re.fullmatch(r'-\d+', llvm):
+        raise HarnessError(f'--llvm {llvm!r}: want a clang version suffix, e.g. -19')
     name = target.name + ''.join(f'-no{f}' for f in drop) + \
-        ''.join(f'-{f}' for f in add)
+        ''.join(f'-{f}' for f in add) + (f'-clang{llvm}' if llvm else '')
     return dataclasses.replace(
         target, name=name, smp=smp or target.smp, cpu=cpu or target.cpu,
+        llvm=llvm or target.llvm,
         fragments=[f for f in target.fragments if f not in drop] + list(add))
 
 

@@ -57,6 +57,10 @@ class TestVariant(unittest.TestCase):
                 boots.variant_target(T, add=bad)
         with self.assertRaises(common.HarnessError):
             boots.variant_target(T, cpu='max;reboot')
+        v = boots.variant_target(T, add=['opt-size'], llvm='-19')
+        self.assertEqual((v.name, v.llvm), ('x86_64-debug-opt-size-clang-19', '-19'))
+        with self.assertRaises(common.HarnessError):
+            boots.variant_target(T, llvm='19; rm')
 
     def test_accel(self):
         with mock.patch.dict(os.environ, {'RTH_QEMU': ''}), \

@@ -25,8 +25,8 @@ from rthlib.mails import (COVER_TEMPLATE, SERIES_WIDE_FILES, add_headers,
                           cover_tables, get_maintainer, merge_recipients,
                           render_cover, split_recipients)
 from rthlib.patchcheck import checkpatch, sees_change, w1_warnings
-from rthlib.series import (apply_series, check_export, export_series,
-                           quilt_check, read_series)
+from rthlib.series import (FIXES, apply_series, check_export, export_fixes,
+                           export_series, quilt_check, read_series)
 from rthlib.targets import load_targets, select_targets
 
 
@@ -70,7 +70,11 @@ def cmd_each(args):
     """Build every prefix of the series on each arch; checkpatch each patch."""
     targets = select_targets(args.targets)
     repo, tag = ensure_base()
-    names = apply_series(repo, tag)
+    if args.fixes:
+        # the fixes part alone on the base, as its own posting applies
+        names = apply_series(repo, tag, fixes=True, series=False)
+    else:
+        names = apply_series(repo, tag)
     commits = git_out(repo, 'rev-list', '--reverse', f'{tag}..series').split()
     if len(commits) != len(names):
         raise HarnessError('series branch and series file disagree')
@@ -81,7 +85,8 @@ def cmd_each(args):
             continue
         git(repo, 'checkout', '-q', '-f', commit, quiet=True)
         row = {'patch': name}
-        cp_ok, summary = checkpatch(repo, os.path.join(REPO, 'patches', name))
+        cp_ok, summary = checkpatch(repo, os.path.join(
+            REPO, name if args.fixes else os.path.join('patches', name)))
         row['checkpatch'] = ('ok*' if 'explained' in summary else 'ok') if cp_ok else 'FAIL'
         if cp_ok and 'explained' in summary:
             log(f'checkpatch --strict {name}: {summary}')
@@ -118,7 +123,7 @@ def cmd_each(args):
     for row in table:
         print(f'{row["patch"]:<56} {row["checkpatch"]:<10} ' +
               ' '.join(f'{row[t.name]:<10}' for t in targets))
-    out = os.path.join(cache_dir(), 'each-patch.json')
+    out = os.path.join(cache_dir(), 'each-fix.json' if args.fixes else 'each-patch.json')
     with open(out, 'w') as f:
         json.dump({'base': tag, 'rows': table}, f, indent=1)
     print('(= : the patch touches only other arches\' files; this arch builds '
@@ -175,7 +180,11 @@ def cmd_boots(args):
     (target,) = select_targets([args.target])
     target = variant_target(target, args.smp, args.cpu,
                                   [f for f in (args.drop or '').split(',') if f],
-                                  [f for f in (args.add or '').split(',') if f])
+                                  [f for f in (args.add or '').split(',') if f],
+                                  args.llvm)
+    if args.src and (args.fixes or args.base_only or args.only):
+        raise HarnessError('boots --src builds that tree as it is: it takes no '
+                           '--fixes, --base-only or --only')
     if args.src:
         src = os.path.abspath(args.src)
         check_version(src)
@@ -188,18 +197,20 @@ def cmd_boots(args):
                 only = [int(k) for k in args.only.split(',')]
             except ValueError:
                 raise HarnessError(f'--only {args.only}: want patch numbers, e.g. 21,22')
-        if args.base_only:
+        if args.base_only and not args.fixes:
             git(repo, 'checkout', '-q', '-f', '-B', 'series', tag)
             names = []
         else:
-            names = apply_series(repo, tag, only=only)
+            names = apply_series(repo, tag, only=only, fixes=args.fixes,
+                                 series=not args.base_only)
         src = repo
         meta = {'base': tag, 'patches': names}
     # the default label names everything that makes this run differ from
     # another, so that two setups never share (and overwrite) one entry
     tree = ('src-' + os.path.basename(src.rstrip('/')) if args.src else
-            'base' if args.base_only else
-            'patches' + args.only.replace(',', '+') if args.only else 'series')
+            ('base' if args.base_only else
+             'patches' + args.only.replace(',', '+') if args.only else 'series')
+            + ('+fixes' if args.fixes else ''))
     label = args.label or '-'.join(
         [target.name, tree, f'smp{target.smp}'] +
         ([f'cpu-{target.cpu}'] if target.cpu else []) +
@@ -225,7 +236,10 @@ def cmd_export(args):
         return 0
     if not args.branch:
         raise HarnessError('export needs a branch (or --check)')
-    export_series(args.repo or repo, args.base or tag, args.branch)
+    if args.fixes:
+        export_fixes(args.repo or repo, args.base or tag, args.branch)
+    else:
+        export_series(args.repo or repo, args.base or tag, args.branch)
     return 0
 
 
@@ -300,6 +314,8 @@ def main(argv=None):
                        'each target and run checkpatch --strict per patch')
     p.add_argument('targets', nargs='*', default=['x86_64', 'i386', 'arm64'])
     p.add_argument('--first', type=int, help='start at patch K')
+    p.add_argument('--fixes', action='store_true',
+                   help=f'the fixes part ({FIXES}/) alone on the base instead')
     p.set_defaults(fn=cmd_each)
     p = sub.add_parser('export', help='regenerate patches/ and series from '
                        'a git branch (--check: compare instead)')
@@ -307,6 +323,8 @@ def main(argv=None):
     p.add_argument('--repo', help='git repo holding the branch (default: cache)')
     p.add_argument('--base', help='base commit (default: the base tag)')
     p.add_argument('--check', action='store_true')
+    p.add_argument('--fixes', action='store_true',
+                   help=f'export the branch as the fixes part ({FIXES}/) instead')
     p.set_defaults(fn=cmd_export)
     p = sub.add_parser('tree', help='build, boot and judge targets of a given '
                        'tree (no series applied; for developing patches)')
@@ -323,12 +341,15 @@ def main(argv=None):
     p.add_argument('--src', help='kernel tree as it is (default: the base with the series)')
     p.add_argument('--base-only', action='store_true', help='the unpatched base')
     p.add_argument('--only', help='apply only these patches of the series, e.g. 21,22')
+    p.add_argument('--fixes', action='store_true',
+                   help=f'apply the fixes part ({FIXES}/) first (with --base-only: alone)')
     p.add_argument('--accel', default='mttcg', help='mttcg (QEMU default) or single '
                    '(-accel tcg,thread=single)')
     p.add_argument('--smp', type=int, help='CPUs instead of the target\'s')
     p.add_argument('--cpu', help='QEMU -cpu model instead of the target\'s')
     p.add_argument('--drop', help='fragments to leave out, e.g. kasan')
     p.add_argument('--add', help='fragments to add after the target\'s, e.g. opt-size')
+    p.add_argument('--llvm', help='build with clang of this version suffix, e.g. -19')
     p.add_argument('--label', help='name of this variant in the results')
     add_boot_options(p)
     p.set_defaults(fn=cmd_boots)

@@ -139,3 +139,65 @@ class ExportTest(unittest.TestCase):
                 diffs = series.check_export(kern, 'b', repo_dir=repo)
                 self.assertEqual(len(diffs), 1)
                 self.assertIn(names[0], diffs[0])
+
+    def test_fixes_part_export_check_and_apply(self):
+        """fixes/: exported from its own branch, checked like patches/,
+        applied first (or alone) by apply_series()."""
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            g = ['git', '-C', kern] + common.GIT_ID
+            subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            with open(os.path.join(kern, 'g.c'), 'w') as f:
+                f.write('int g;\n')
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            with open(os.path.join(kern, 'f.c'), 'a') as f:
+                f.write('int x;\n')
+            subprocess.run(g + ['commit', '-qam', 'lib: add x\n\nWhy.'], check=True)
+            subprocess.run(g + ['checkout', '-q', '-b', 'fx', 'b'], check=True)
+            with open(os.path.join(kern, 'g.c'), 'w') as f:
+                f.write('int g = 1;\n')
+            subprocess.run(g + ['commit', '-qam', 'lib: fix g\n\nWhy.'], check=True)
+            subprocess.run(g + ['checkout', '-q', 'main'], check=True)
+            repo = os.path.join(d, 'r')
+            os.makedirs(os.path.join(repo, 'ci'))
+            with mock.patch('rthlib.series.COVER_TEMPLATE',
+                            os.path.join(repo, 'ci', 'c.txt')):
+                with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
+                    f.write('lib: one int\n\nBody.\n')
+                self.assertEqual(series.fix_names(repo), [])
+                series.export_series(kern, 'b', 'main', repo_dir=repo)
+                self.assertEqual(series.export_fixes(kern, 'b', 'fx', repo_dir=repo),
+                                 ['0001-lib-fix-g.patch'])
+                self.assertEqual(series.fix_names(repo), ['0001-lib-fix-g.patch'])
+                self.assertFalse(os.path.exists(
+                    os.path.join(repo, 'fixes', '0000-cover-letter.patch')))
+                self.assertEqual(series.check_export(kern, 'b', repo_dir=repo), [])
+                # the fixes first, then the series
+                self.assertEqual(
+                    series.apply_series(kern, 'b', repo_dir=repo, fixes=True),
+                    ['fixes/0001-lib-fix-g.patch', '0001-lib-add-x.patch'])
+                with open(os.path.join(kern, 'g.c')) as f:
+                    self.assertEqual(f.read(), 'int g = 1;\n')
+                # alone
+                self.assertEqual(
+                    series.apply_series(kern, 'b', repo_dir=repo, fixes=True,
+                                        series=False),
+                    ['fixes/0001-lib-fix-g.patch'])
+                with open(os.path.join(kern, 'f.c')) as f:
+                    self.assertEqual(f.read(), 'int a;\n')
+                # a hand edit of a fix is caught
+                p = os.path.join(repo, 'fixes', '0001-lib-fix-g.patch')
+                with open(p, 'a') as f:
+                    f.write('\n')
+                diffs = series.check_export(kern, 'b', repo_dir=repo)
+                self.assertEqual(len(diffs), 1)
+                self.assertIn('fixes/0001-lib-fix-g.patch differs', diffs[0])
+                # a fix not listed in fixes/series is named
+                open(os.path.join(repo, 'fixes', '0002-x.patch'), 'w').close()
+                with self.assertRaisesRegex(common.HarnessError, 'not listed: 0002-x.patch'):
+                    series.fix_names(repo)
