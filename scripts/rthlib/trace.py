@@ -65,7 +65,7 @@ if pre:
     gdb.execute('delete')
     gdb.execute('hbreak *0x%x' % byname[start])
     gdb.execute('continue')
-trace, left = [], False
+trace, insns, left = [], [], False
 limit = int(os.environ.get('TR_MAX', '20000'))
 while len(trace) < limit:
     pc = int(gdb.parse_and_eval('$pc')) & 0xffffffffffffffff
@@ -77,6 +77,7 @@ while len(trace) < limit:
     if stop == 'retaddr' and pc == retaddr:
         break
     trace.append(pc)
+    insns.append(insn.split(':', 1)[-1].strip() if ':' in insn else insn.strip())
     if stop == 'ret' and f == start and mnem == 'ret':
         break
     if stop == 'eret' and mnem == 'eret':
@@ -84,7 +85,8 @@ while len(trace) < limit:
     if f != start:
         left = True
     gdb.execute('stepi', to_string=True)
-json.dump({'pcs': trace, 'funcs': [fn(p) for p in trace], 'complete': len(trace) < limit},
+json.dump({'pcs': trace, 'funcs': [fn(p) for p in trace], 'insns': insns,
+           'complete': len(trace) < limit},
           open(os.environ['TR_OUT'], 'w'))
 gdb.execute('kill')
 '''

@@ -83,5 +83,10 @@ def main(argv=None):
         with open(args.json, 'w') as f:
             json.dump({'arch': args.arch, 'which': args.which, 'kernel': kdir,
                        'meta': meta, 'trigger': args.trigger, 'half': args.half,
-                       'total': total, 'per_function': rows}, f, indent=1)
+                       'total': total, 'per_function': rows,
+                       # every instruction, in order: [pc, function, text]
+                       'trace': [[hex(pc), fn, insn] for pc, fn, insn in
+                                 zip(res['pcs'], res['funcs'],
+                                     res.get('insns') or [''] * total)]},
+                      f, indent=1)
     return 0
