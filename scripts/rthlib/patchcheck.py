@@ -34,11 +34,28 @@ def checkpatch(src, patch):
     # An exception the commit log explains (it names the checkpatch type or
     # message) is accepted: 'ok*' in the table.
     types = set(re.findall(r'^(?:WARNING|CHECK|ERROR):([A-Z_]+):', res.stdout, re.M))
+    # A commit id that a tree without mainline's history cannot look up
+    # is the tree's limit, not the patch's (a Fixes: tag of a fix names a
+    # mainline commit): accepted without a word in the log, and said so.
+    if types == {'UNKNOWN_COMMIT_ID'} and not has_mainline_history(src):
+        return True, (f'{summary} (UNKNOWN_COMMIT_ID: this tree has no mainline '
+                      f'history to look the id up in)')
     with open(patch) as f:
         log_text = f.read().split('\n---\n', 1)[0]
     if types and types <= EXPLAINABLE and 'checkpatch' in log_text:
         return True, f'{summary} ({", ".join(sorted(types))}: explained in the commit log)'
     return False, summary
+
+
+def has_mainline_history(src):
+    """False for the base imported from a tarball (one commit and the
+    series on it); mainline has a million."""
+    res = run(['git', '-C', src, 'rev-list', '--count', 'HEAD'], check=False,
+              capture=True, quiet=True)
+    try:
+        return int(res.stdout.strip()) > 10000
+    except ValueError:
+        return False
 
 
 def touched_objects(files, arch, build_dir):

@@ -55,3 +55,14 @@ class CheckpatchTest(unittest.TestCase):
         self.assertFalse(self.verdict('WARNING:LEADING_SPACE: spaces', 'No word.')[0])
         self.assertFalse(self.verdict('WARNING:LEADING_SPACE: x\nERROR:SPACING: y', said)[0])
         self.assertFalse(self.verdict('CHECK:PARENTHESIS_ALIGNMENT: z', said)[0])
+
+    def test_unknown_commit_id_without_mainline_history(self):
+        out = 'WARNING:UNKNOWN_COMMIT_ID: Unknown commit id \'25e4e3565d45\''
+        with mock.patch('rthlib.patchcheck.has_mainline_history', return_value=False):
+            ok, summary = self.verdict(out, 'Fixes: 25e4e3565d45 ("x")')
+            self.assertTrue(ok)
+            self.assertIn('no mainline history', summary)
+            # with another complaint it is not waved through
+            self.assertFalse(self.verdict(out + '\nERROR:SPACING: y', 'Fixes: x')[0])
+        with mock.patch('rthlib.patchcheck.has_mainline_history', return_value=True):
+            self.assertFalse(self.verdict(out, 'Fixes: 25e4e3565d45 ("x")')[0])
