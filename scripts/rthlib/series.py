@@ -197,7 +197,8 @@ def format_fixes(repo, base, branch, outdir):
     if int(git_out(repo, 'rev-list', '--count', f'{base}..{branch}')) == 0:
         return []
     run(['git', '-C', repo, '-c', 'core.abbrev=12', 'format-patch', '-q',
-         '--zero-commit', f'--base={base}', '--signature=rethook-series',
+         '--no-numbered', '--zero-commit', f'--base={base}',
+         '--signature=rethook-series',
          '-o', outdir, f'{base}..{branch}'], quiet=True)
     return sorted(os.listdir(outdir))
 
