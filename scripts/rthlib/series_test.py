@@ -104,17 +104,25 @@ class ExportTest(unittest.TestCase):
         with self.assertRaisesRegex(common.HarnessError, '@MISSING@'):
             mails.render_cover('@MISSING@', {})
 
+    @staticmethod
+    def base_repo(d, files):
+        """A git repository in d/k with files committed and tagged b;
+        (its path, the git command prefix)."""
+        kern = os.path.join(d, 'k')
+        os.makedirs(kern)
+        g = ['git', '-C', kern] + common.GIT_ID
+        subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
+        for name, text in files.items():
+            with open(os.path.join(kern, name), 'w') as f:
+                f.write(text)
+        subprocess.run(g + ['add', '.'], check=True)
+        subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+        subprocess.run(g + ['tag', 'b'], check=True)
+        return kern, g
+
     def test_export_then_check_is_exact(self):
         with tempfile.TemporaryDirectory() as d:
-            kern = os.path.join(d, 'k')
-            os.makedirs(kern)
-            g = ['git', '-C', kern] + common.GIT_ID
-            subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
-            with open(os.path.join(kern, 'f.c'), 'w') as f:
-                f.write('int a;\n')
-            subprocess.run(g + ['add', '.'], check=True)
-            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
-            subprocess.run(g + ['tag', 'b'], check=True)
+            kern, g = self.base_repo(d, {'f.c': 'int a;\n'})
             for i in range(2):
                 with open(os.path.join(kern, 'f.c'), 'a') as f:
                     f.write(f'int x{i};\n')
@@ -144,17 +152,7 @@ class ExportTest(unittest.TestCase):
         """fixes/: exported from its own branch, checked like patches/,
         applied first (or alone) by apply_series()."""
         with tempfile.TemporaryDirectory() as d:
-            kern = os.path.join(d, 'k')
-            os.makedirs(kern)
-            g = ['git', '-C', kern] + common.GIT_ID
-            subprocess.run(['git', 'init', '-q', '-b', 'main', kern], check=True)
-            with open(os.path.join(kern, 'f.c'), 'w') as f:
-                f.write('int a;\n')
-            with open(os.path.join(kern, 'g.c'), 'w') as f:
-                f.write('int g;\n')
-            subprocess.run(g + ['add', '.'], check=True)
-            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
-            subprocess.run(g + ['tag', 'b'], check=True)
+            kern, g = self.base_repo(d, {'f.c': 'int a;\n', 'g.c': 'int g;\n'})
             with open(os.path.join(kern, 'f.c'), 'a') as f:
                 f.write('int x;\n')
             subprocess.run(g + ['commit', '-qam', 'lib: add x\n\nWhy.'], check=True)
