@@ -3,6 +3,7 @@
 its check.
 """
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -120,6 +121,19 @@ class ExportTest(unittest.TestCase):
         subprocess.run(g + ['tag', 'b'], check=True)
         return kern, g
 
+    @staticmethod
+    @contextlib.contextmanager
+    def tool_repo(d, cover):
+        """This repository's shape in d/r, with a cover letter template
+        holding cover (and COVER_TEMPLATE pointing at it)."""
+        repo = os.path.join(d, 'r')
+        os.makedirs(os.path.join(repo, 'ci'))
+        template = os.path.join(repo, 'ci', 'c.txt')
+        with open(template, 'w') as f:
+            f.write(cover)
+        with mock.patch('rthlib.series.COVER_TEMPLATE', template):
+            yield repo
+
     def test_export_then_check_is_exact(self):
         with tempfile.TemporaryDirectory() as d:
             kern, g = self.base_repo(d, {'f.c': 'int a;\n'})
@@ -128,12 +142,7 @@ class ExportTest(unittest.TestCase):
                     f.write(f'int x{i};\n')
                 subprocess.run(g + ['commit', '-qam', f'lib: add x{i}\n\nWhy.'],
                                check=True)
-            repo = os.path.join(d, 'r')
-            os.makedirs(os.path.join(repo, 'ci'))
-            with mock.patch('rthlib.series.COVER_TEMPLATE',
-                            os.path.join(repo, 'ci', 'c.txt')):
-                with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
-                    f.write('lib: two ints\n\nBody.\n')
+            with self.tool_repo(d, 'lib: two ints\n\nBody.\n') as repo:
                 names = series.export_series(kern, 'b', 'main', repo_dir=repo)
                 self.assertEqual(names, ['0001-lib-add-x0.patch',
                                          '0002-lib-add-x1.patch'])
@@ -161,12 +170,7 @@ class ExportTest(unittest.TestCase):
                 f.write('int g = 1;\n')
             subprocess.run(g + ['commit', '-qam', 'lib: fix g\n\nWhy.'], check=True)
             subprocess.run(g + ['checkout', '-q', 'main'], check=True)
-            repo = os.path.join(d, 'r')
-            os.makedirs(os.path.join(repo, 'ci'))
-            with mock.patch('rthlib.series.COVER_TEMPLATE',
-                            os.path.join(repo, 'ci', 'c.txt')):
-                with open(os.path.join(repo, 'ci', 'c.txt'), 'w') as f:
-                    f.write('lib: one int\n\nBody.\n')
+            with self.tool_repo(d, 'lib: one int\n\nBody.\n') as repo:
                 self.assertEqual(series.fix_names(repo), [])
                 series.export_series(kern, 'b', 'main', repo_dir=repo)
                 self.assertEqual(series.export_fixes(kern, 'b', 'fx', repo_dir=repo),
