@@ -65,6 +65,27 @@ def fix_names(repo_dir=REPO):
     return names
 
 
+def patch_subject(path):
+    """The Subject of a git format-patch file without its [PATCH ...] tag,
+    unfolded."""
+    subject = None
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            line = line.rstrip('\n')
+            if subject is not None:
+                if line.startswith((' ', '\t')):
+                    subject += line
+                    continue
+                break
+            if line.startswith('Subject:'):
+                subject = line[len('Subject:'):].strip()
+            elif not line:
+                break
+    if subject is None:
+        raise HarnessError(f'{path}: no Subject: line in the patch header')
+    return re.sub(r'^\[[^]]*\]\s*', '', ' '.join(subject.split()))
+
+
 def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO,
                  only=None, fixes=False, series=True):
     """git am the series (first `upto` patches, or the patches numbered in
@@ -88,6 +109,11 @@ def apply_series(repo, base_tag, upto=None, branch='series', repo_dir=REPO,
         fx = fix_names(repo_dir)
         if not fx:
             raise HarnessError(f'no fixes part: {FIXES}/series is missing or empty')
+        # A fix that the series carries too (because a later patch of the
+        # series needs it) is applied where the series has it, not twice.
+        carried = {patch_subject(p) for p in paths}
+        fx = [n for n in fx
+              if patch_subject(os.path.join(repo_dir, FIXES, n)) not in carried]
         names = [f'{FIXES}/{n}' for n in fx] + names
         paths = [os.path.join(repo_dir, FIXES, n) for n in fx] + paths
     if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):

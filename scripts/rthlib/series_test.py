@@ -68,6 +68,56 @@ class SeriesTest(unittest.TestCase):
             self.assertIn('the series has 2 patches', str(cm.exception))
 
 
+    def test_a_fix_the_series_carries_is_applied_once(self):
+        # fixes/ and the series both hold "fgraph: Stop marking ...": with
+        # --fixes it is applied where the series has it, and from the
+        # fixes part only when the series is cut before it (--upto).
+        with tempfile.TemporaryDirectory() as d:
+            kern = os.path.join(d, 'k')
+            os.makedirs(kern)
+            with open(os.path.join(kern, 'f.c'), 'w') as f:
+                f.write('int a;\n')
+            with open(os.path.join(kern, 'g.c'), 'w') as f:
+                f.write('int x;\n')
+            g = ['git', '-C', kern] + common.GIT_ID
+            subprocess.run(['git', 'init', '-q', kern], check=True)
+            subprocess.run(g + ['add', '.'], check=True)
+            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+            subprocess.run(g + ['tag', 'b'], check=True)
+            repo = os.path.join(d, 'r')
+            for sub in ('patches', 'fixes'):
+                os.makedirs(os.path.join(repo, sub))
+            patch = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
+                     'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
+                     'Subject: [PATCH{n}] {s}\n\n{s}\n---\n'
+                     ' {f} | 2 +-\n\ndiff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n'
+                     '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
+            # the subject folded differently in the two copies
+            fix = dict(s='fix: Stop the\n bug', f='f.c', old='int a;', new='int b;')
+            files = {'fixes/0001-other.patch': dict(n='', s='other: Fix', f='g.c',
+                                                    old='int x;', new='int y;'),
+                     'fixes/0002-fix.patch': dict(fix, n=' 2/2'),
+                     'patches/0001-fix.patch': dict(fix, s='fix: Stop the bug', n=' 1/2'),
+                     'patches/0002-two.patch': dict(n=' 2/2', s='two', f='f.c',
+                                                  old='int b;', new='int c;')}
+            for name, kw in files.items():
+                with open(os.path.join(repo, name), 'w') as f:
+                    f.write(patch.format(**kw))
+            with open(os.path.join(repo, 'fixes', 'series'), 'w') as f:
+                f.write('0001-other.patch\n0002-fix.patch\n')
+            with open(os.path.join(repo, 'series'), 'w') as f:
+                f.write('0001-fix.patch\n0002-two.patch\n')
+            self.assertEqual(series.patch_subject(os.path.join(repo, 'fixes', '0002-fix.patch')),
+                             'fix: Stop the bug')
+            self.assertEqual(series.apply_series(kern, 'b', repo_dir=repo, fixes=True),
+                             ['fixes/0001-other.patch', '0001-fix.patch', '0002-two.patch'])
+            self.assertEqual(series.apply_series(kern, 'b', repo_dir=repo, fixes=True, upto=0),
+                             ['fixes/0001-other.patch', 'fixes/0002-fix.patch'])
+            self.assertEqual(series.apply_series(kern, 'b', repo_dir=repo, fixes=True,
+                                                 series=False),
+                             ['fixes/0001-other.patch', 'fixes/0002-fix.patch'])
+
+
 class ExportTest(unittest.TestCase):
     def test_index_lines_do_not_depend_on_the_repository(self):
         # A fresh base repository abbreviates blob ids to 7 digits, a big
