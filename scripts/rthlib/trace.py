@@ -18,6 +18,13 @@ from rthlib.common import HarnessError, bench_cache, log, require
 
 
 PROBED = 'bpf_get_numa_node_id'   # what the bench's trig-k*probe attach to
+# Triggers whose program is attached elsewhere (progs/trigger_bench.c)
+PROBED_BY_TRIGGER = {'trig-fmodret': 'bpf_modify_return_test_tp'}
+
+
+def probed(trigger):
+    """The kernel function the trigger's BPF program is attached to."""
+    return PROBED_BY_TRIGGER.get(trigger, PROBED)
 
 
 GDB_SCRIPT = r'''
@@ -57,11 +64,12 @@ gdb.execute('hbreak *0x%x' % byname[pre or start])
 gdb.execute('ignore 1 ' + os.environ['TR_SKIP'])
 gdb.execute('continue')
 retaddr = None
+# TR_RETADDR: the probed function's return address, read at its first
+# instruction (the first stop is there); a 'retaddr' half ends when
+# execution gets there.
+if os.environ.get('TR_RETADDR'):
+    retaddr = int(gdb.parse_and_eval(os.environ['TR_RETADDR'])) & 0xffffffffffffffff
 if pre:
-    # TR_RETADDR: the probed function's return address, read at its first
-    # instruction; a 'retaddr' half ends when execution gets there.
-    if os.environ.get('TR_RETADDR'):
-        retaddr = int(gdb.parse_and_eval(os.environ['TR_RETADDR'])) & 0xffffffffffffffff
     gdb.execute('delete')
     gdb.execute('hbreak *0x%x' % byname[start])
     gdb.execute('continue')
@@ -103,6 +111,11 @@ OUTSIDE = '(outside kernel text: BPF JIT or ftrace trampoline)'
 #                   kprobe.multi, kretprobe.multi's entry, fentry
 #   fgraph-return   return_to_handler, from the probed function's RET
 #                   until its caller resumes: kretprobe.multi's return
+#   call            the whole call: from the probed function's first
+#                   instruction until its caller resumes (its body, and
+#                   every hook on the way in and out: a BPF trampoline's
+#                   fentry, fexit and fmod_ret programs, both halves of
+#                   a kretprobe.multi)
 HALVES = {
     ('arm64', 'return'): (None, 'arch_rethook_trampoline', 'ret'),
     ('arm64', 'entry'): (PROBED, 'el1h_64_sync', 'eret'),
@@ -112,6 +125,8 @@ HALVES = {
     ('x86_64', 'entry'): (None, PROBED, 'resume'),
     ('x86_64', 'ftrace-entry'): (None, PROBED, 'resume'),
     ('x86_64', 'fgraph-return'): (PROBED, 'return_to_handler', 'retaddr'),
+    ('arm64', 'call'): (None, PROBED, 'retaddr'),
+    ('x86_64', 'call'): (None, PROBED, 'retaddr'),
 }
 # Where the probed function's return address is at its first instruction.
 RETADDR = {'arm64': '$x30', 'x86_64': '*(unsigned long *)$sp'}
@@ -159,6 +174,7 @@ def trace(arch, kdir, smap, trigger, half, skip, timeout):
         raise HarnessError(f'no {initrd}: run scripts/bench.py --arch {arch} first')
     image = os.path.join(kdir, os.path.basename(QEMU[arch]['image']))
     pre, start, stop = HALVES[(arch, half)]
+    pre, start = [probed(trigger) if n == PROBED else n for n in (pre, start)]
     port = free_port()
     cmd = qemu_bench_cmd(arch, image, initrd, [trigger], '-w1 -d1000', 1, True)
     cmd[1:1] = ['-gdb', f'tcp:127.0.0.1:{port}']

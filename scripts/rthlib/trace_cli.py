@@ -20,6 +20,12 @@ function (System.map symbol) it belongs to:
                   function's RET until its caller resumes (the return
                   address read at the function's first instruction):
                   trig-kretprobe-multi.
+  --half call     both arches: the whole call, from the probed function's
+                  first instruction until its caller resumes, with the
+                  function's body and every hook on the way in and out:
+                  trig-fentry, trig-fexit, trig-fmodret (the BPF
+                  trampoline and its programs), both halves of
+                  trig-kretprobe-multi.
 
 Code outside the kernel's text (the BPF programs' JIT images, ftrace's
 dynamic trampolines) is counted as one row.
@@ -51,7 +57,7 @@ def main(argv=None):
                     '(default: the cached one of this series, see --which/--upto)')
     ap.add_argument('--trigger', default='trig-kretprobe')
     ap.add_argument('--half', choices=['return', 'entry', 'ftrace-entry',
-                                       'fgraph-return'], default='return')
+                                       'fgraph-return', 'call'], default='return')
     ap.add_argument('--skip', type=int, default=50,
                     help='start hits to let pass first (default %(default)s)')
     ap.add_argument('--timeout', type=int, default=900)

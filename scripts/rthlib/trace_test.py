@@ -18,13 +18,20 @@ class TraceEventTest(unittest.TestCase):
 
     def test_every_half_defined_for_both_arches(self):
         for arch in ('arm64', 'x86_64'):
-            for half in ('entry', 'return', 'ftrace-entry', 'fgraph-return'):
+            for half in ('entry', 'return', 'ftrace-entry', 'fgraph-return', 'call'):
                 pre, start, stop = trace.HALVES[(arch, half)]
                 self.assertIn(stop, ('ret', 'eret', 'resume', 'retaddr'))
-                # a 'retaddr' half reads the return address at a first stop
+                # a 'retaddr' half reads the return address at its first
+                # stop, which must be the probed function's first instruction
                 if stop == 'retaddr':
-                    self.assertEqual(pre, trace.PROBED)
+                    self.assertEqual(pre or start, trace.PROBED)
             self.assertIn(arch, trace.RETADDR)
+
+    def test_fmodret_is_attached_to_its_own_function(self):
+        # trigger_bench.c: fmod_ret/bpf_modify_return_test_tp; a trace
+        # waiting for bpf_get_numa_node_id would wait until its timeout
+        self.assertEqual(trace.probed('trig-fmodret'), 'bpf_modify_return_test_tp')
+        self.assertEqual(trace.probed('trig-fexit'), trace.PROBED)
 
     def test_no_cached_kernel_says_what_to_run(self):
         with tempfile.TemporaryDirectory() as d, \
