@@ -13,6 +13,21 @@ from unittest import mock
 from rthlib import common, mails, series
 
 
+def kernel_repo(d, files):
+    """A git repository d/k holding `files`, committed and tagged 'b'."""
+    kern = os.path.join(d, 'k')
+    os.makedirs(kern)
+    for name, text in files.items():
+        with open(os.path.join(kern, name), 'w') as f:
+            f.write(text)
+    g = ['git', '-C', kern] + common.GIT_ID
+    subprocess.run(['git', 'init', '-q', kern], check=True)
+    subprocess.run(g + ['add', '.'], check=True)
+    subprocess.run(g + ['commit', '-qm', 'base'], check=True)
+    subprocess.run(g + ['tag', 'b'], check=True)
+    return kern
+
+
 class SeriesTest(unittest.TestCase):
     def test_repo_series_consistent(self):
         self.assertEqual(series.check_series(), [])
@@ -30,15 +45,7 @@ class SeriesTest(unittest.TestCase):
 
     def test_patch_that_does_not_apply_is_named(self):
         with tempfile.TemporaryDirectory() as d:
-            kern = os.path.join(d, 'k')
-            os.makedirs(kern)
-            with open(os.path.join(kern, 'f.c'), 'w') as f:
-                f.write('int a;\n')
-            g = ['git', '-C', kern] + common.GIT_ID
-            subprocess.run(['git', 'init', '-q', kern], check=True)
-            subprocess.run(g + ['add', '.'], check=True)
-            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
-            subprocess.run(g + ['tag', 'b'], check=True)
+            kern = kernel_repo(d, {'f.c': 'int a;\n'})
             repo = os.path.join(d, 'r')
             os.makedirs(os.path.join(repo, 'patches'))
             good = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
@@ -67,23 +74,12 @@ class SeriesTest(unittest.TestCase):
                 series.apply_series(kern, 'b', repo_dir=repo, only=[3])
             self.assertIn('the series has 2 patches', str(cm.exception))
 
-
     def test_a_fix_the_series_carries_is_applied_once(self):
         # fixes/ and the series both hold "fgraph: Stop marking ...": with
         # --fixes it is applied where the series has it, and from the
         # fixes part only when the series is cut before it (--upto).
         with tempfile.TemporaryDirectory() as d:
-            kern = os.path.join(d, 'k')
-            os.makedirs(kern)
-            with open(os.path.join(kern, 'f.c'), 'w') as f:
-                f.write('int a;\n')
-            with open(os.path.join(kern, 'g.c'), 'w') as f:
-                f.write('int x;\n')
-            g = ['git', '-C', kern] + common.GIT_ID
-            subprocess.run(['git', 'init', '-q', kern], check=True)
-            subprocess.run(g + ['add', '.'], check=True)
-            subprocess.run(g + ['commit', '-qm', 'base'], check=True)
-            subprocess.run(g + ['tag', 'b'], check=True)
+            kern = kernel_repo(d, {'f.c': 'int a;\n', 'g.c': 'int x;\n'})
             repo = os.path.join(d, 'r')
             for sub in ('patches', 'fixes'):
                 os.makedirs(os.path.join(repo, sub))
