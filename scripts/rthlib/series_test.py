@@ -13,6 +13,14 @@ from unittest import mock
 from rthlib import common, mails, series
 
 
+# A one-line change of file {f} as git format-patch writes it
+PATCH = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
+         'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
+         'Subject: [PATCH{n}] {s}\n\n{s}\n---\n'
+         ' {f} | 2 +-\n\ndiff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n'
+         '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
+
+
 def kernel_repo(d, files):
     """A git repository d/k holding `files`, committed and tagged 'b'."""
     kern = os.path.join(d, 'k')
@@ -48,15 +56,10 @@ class SeriesTest(unittest.TestCase):
             kern = kernel_repo(d, {'f.c': 'int a;\n'})
             repo = os.path.join(d, 'r')
             os.makedirs(os.path.join(repo, 'patches'))
-            good = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
-                    'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
-                    'Subject: [PATCH] {s}\n\n{s}\n---\n'
-                    ' f.c | 2 +-\n\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n'
-                    '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
             with open(os.path.join(repo, 'patches', '0001-one.patch'), 'w') as f:
-                f.write(good.format(s='one', old='int a;', new='int b;'))
+                f.write(PATCH.format(n='', s='one', f='f.c', old='int a;', new='int b;'))
             with open(os.path.join(repo, 'patches', '0002-two.patch'), 'w') as f:
-                f.write(good.format(s='two', old='int zzz;', new='int c;'))
+                f.write(PATCH.format(n='', s='two', f='f.c', old='int zzz;', new='int c;'))
             with open(os.path.join(repo, 'series'), 'w') as f:
                 f.write('0001-one.patch\n0002-two.patch\n')
             self.assertEqual(series.apply_series(kern, 'b', upto=1, repo_dir=repo),
@@ -83,11 +86,6 @@ class SeriesTest(unittest.TestCase):
             repo = os.path.join(d, 'r')
             for sub in ('patches', 'fixes'):
                 os.makedirs(os.path.join(repo, sub))
-            patch = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
-                     'From: T <t@localhost>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n'
-                     'Subject: [PATCH{n}] {s}\n\n{s}\n---\n'
-                     ' {f} | 2 +-\n\ndiff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n'
-                     '@@ -1 +1 @@\n-{old}\n+{new}\n-- \n2.39.5\n\n')
             # the subject folded differently in the two copies
             fix = dict(s='fix: Stop the\n bug', f='f.c', old='int a;', new='int b;')
             files = {'fixes/0001-other.patch': dict(n='', s='other: Fix', f='g.c',
@@ -98,7 +96,7 @@ class SeriesTest(unittest.TestCase):
                                                   old='int b;', new='int c;')}
             for name, kw in files.items():
                 with open(os.path.join(repo, name), 'w') as f:
-                    f.write(patch.format(**kw))
+                    f.write(PATCH.format(**kw))
             with open(os.path.join(repo, 'fixes', 'series'), 'w') as f:
                 f.write('0001-other.patch\n0002-fix.patch\n')
             with open(os.path.join(repo, 'series'), 'w') as f:
