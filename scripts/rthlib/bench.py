@@ -375,7 +375,8 @@ def checkout(wt, tag, which, upto=None):
 
 
 def kernel(arch, which, repo, tag, shash, upto=None, kind='bench',
-           targets_file=BENCH_TARGETS_FILE, extra=None, extra_files=()):
+           targets_file=BENCH_TARGETS_FILE, extra=None, extra_files=(),
+           extra_fragments=()):
     """Build (or take from the cache) the base or patched kernel.
 
     kind names the cache and build directories ('bench': kernels/ARCH-KEY,
@@ -383,8 +384,13 @@ def kernel(arch, which, repo, tag, shash, upto=None, kind='bench',
     the peer-suites kernels (scripts/peer-suites) keep their own warm build
     directory. extra(src, build_dir, out_dir) runs after the image is built,
     before the tree is switched (the peer suites build their test modules
-    there); extra_files are the names it leaves in out_dir."""
+    there); extra_files are the names it leaves in out_dir.
+    extra_fragments (absolute paths without '.config') are merged last:
+    the distro-like preemption model (rthlib/distro.py)."""
     target = load_bench_targets(targets_file)[arch]
+    if extra_fragments:
+        target = dataclasses.replace(
+            target, fragments=list(target.fragments) + list(extra_fragments))
     key = sha256_text(tag, git_out(repo, 'rev-parse', tag),
                       config_hash(target), shash if which == 'patched' else 'none')[:16]
     name = arch if kind == 'bench' else f'{kind}-{arch}'

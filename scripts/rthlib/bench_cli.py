@@ -27,6 +27,7 @@ import shlex
 import sys
 import time
 
+from rthlib import distro
 from rthlib.base import ensure_base
 from rthlib.bench import (CPU_MODELS, KERNELS, QEMU, SECOND_CPU,
                           SMOKE_TRIGGERS, bench_binary,
@@ -70,6 +71,11 @@ def main(argv=None):
                          '(EPYC-Rome, max: icount only); default %(default)s')
     ap.add_argument('--smoke', action='store_true',
                     help='CI smoke: x86_64, two triggers, -d1, icount only')
+    ap.add_argument('--config', choices=['bench', 'distro'], default='bench',
+                    help='distro: the bench kernels with the preemption '
+                    'model of Debian\'s own 7.3 kernel (linux-config-7.3, '
+                    'rthlib/distro.py) merged last; own cache and build '
+                    'directories, never copied to results/bench-latest.json')
     ap.add_argument('--results', help='results JSON (default <cache>/bench/results.json)')
     ap.add_argument('--no-latest', action='store_true',
                     help='do not copy the results to results/bench-latest.json')
@@ -136,7 +142,8 @@ def bench_main(args, argv_for_results=None):
     results_path = args.results or os.path.join(
         bench_cache(), 'results-smoke.json' if args.smoke else
         f'results-upto-{args.upto}.json' if args.upto is not None else
-        'results-cpu.json' if args.cpu else 'results.json')
+        'results-cpu.json' if args.cpu else
+        'results-distro.json' if args.config == 'distro' else 'results.json')
     if args.table:
         res = load_results(args.results)
         if not res:
@@ -183,6 +190,7 @@ def bench_main(args, argv_for_results=None):
                'series_hash': series_files_hash(args.upto),
                'series_code_hash': shash,
                'bench_args': args.bench_args, 'settle': args.settle,
+               'config': args.config,
                'triggers': trigs, 'arches': {}, 'errors': []}
     ok = True
     per_trig = sum(int(x) for x in re.findall(r'-[wd]\s*(\d+)', args.bench_args)) or 4
@@ -195,12 +203,18 @@ def bench_main(args, argv_for_results=None):
         results['arches'][arch] = a
         try:
             ks = {}
+            kw = {}
+            if args.config == 'distro':
+                frag, desc = distro.fragment(arch)
+                a['meta']['config'] = desc
+                log(f'{arch}: distro-like preemption model from {desc}')
+                kw = {'kind': 'distro', 'extra_fragments': [frag]}
             # the base kernel first: its BTF makes bench's vmlinux.h (the
             # patched one's when only the patched kernel is asked for)
             order = (['base'] if 'base' in kernels else []) + \
                 [k for k in kernels if k != 'base']
             for which in order:
-                ks[which] = kernel(arch, which, repo, tag, shash, args.upto)
+                ks[which] = kernel(arch, which, repo, tag, shash, args.upto, **kw)
                 a['kernels'][which] = {'key': ks[which].key, 'dir': ks[which].dir}
             bench_bin = bench_binary(arch, repo, tag, ks[order[0]])
             initrd = make_initramfs(bench_bin, busybox_for(arch),
@@ -241,6 +255,7 @@ def bench_main(args, argv_for_results=None):
     second = results.get('second_cpu', {})
     if not args.no_latest and not args.smoke and args.results is None \
             and args.upto is None and args.cpu is None \
+            and args.config == 'bench' \
             and set(models) == set(CPU_MODELS) and 'icount' in modes:
         if ok:
             save(results, LATEST)

@@ -48,7 +48,13 @@ PEER_TESTS = [
     # cheap and on the same paths
     'get_func_args_test', 'fexit_sleep', 'missed',
     'test_overhead', 'tracing_failure',
+    # added by the series (it passes on the base too): run statistics
+    # and a sleepable fentry program through the BPF trampoline
+    'tramp_run_stats',
 ]
+
+SELFTESTS_BPF = 'tools/testing/selftests/bpf/'
+NEW_TEST_RE = re.compile(r'^\+\+\+ b/tools/testing/selftests/bpf/prog_tests/(\w+)\.c$', re.M)
 
 # ftracetest: these directories and, of test.d/ftrace, the function-graph
 # tests (fgraph-*.tc).
@@ -197,13 +203,39 @@ def makefile_progs(makefile_text):
     return keep
 
 
-def check_test_files(repo, tag, tests):
+def selftest_patches(repo_dir=REPO):
+    """The series' patches that touch tools/testing/selftests/bpf, in
+    series order. test_progs is built from the base tree with their
+    selftests part applied (and nothing else of them), so that the base
+    and the patched kernel run the same binary: a test the series adds
+    shows that it passes on the base too."""
+    from rthlib.series import read_series
+    out = []
+    for n in read_series(os.path.join(repo_dir, 'series')):
+        p = os.path.join(repo_dir, 'patches', n)
+        with open(p, errors='replace') as f:
+            if f'+++ b/{SELFTESTS_BPF}' in f.read():
+                out.append(p)
+    return out
+
+
+def series_tests(repo_dir=REPO):
+    """prog_tests/NAME.c files that the series' patches add or change."""
+    names = set()
+    for p in selftest_patches(repo_dir):
+        with open(p, errors='replace') as f:
+            names.update(NEW_TEST_RE.findall(f.read()))
+    return names
+
+
+def check_test_files(repo, tag, tests, repo_dir=REPO):
     """Before anything is built: every name in tests is a test file
-    (tools/testing/selftests/bpf/prog_tests/NAME.c) of the base tree."""
+    (tools/testing/selftests/bpf/prog_tests/NAME.c) of the base tree or
+    one that the series adds."""
     if not tests:
         raise HarnessError('--tests: no test named')
     out = git_out(repo, 'ls-tree', '--name-only', f'{tag}:tools/testing/selftests/bpf/prog_tests')
-    have = {n[:-2] for n in out.split() if n.endswith('.c')}
+    have = {n[:-2] for n in out.split() if n.endswith('.c')} | series_tests(repo_dir)
     bad = [t for t in tests if t not in have]
     if bad:
         near = sorted(h for h in have if any(b.split('_')[0] in h for b in bad))[:8]
@@ -265,11 +297,21 @@ def prune_selftests(sdir, tests):
     return names, progs, runtime
 
 
-def peer_tools_tree(repo, tag, arch):
+def peer_tools_tree(repo, tag, arch, patches=()):
     wt = os.path.join(cache_dir(), f'peer-tools-{arch}')
     ensure_worktree(repo, wt, tag)
-    # restore what an earlier prune deleted (build outputs stay)
+    # restore what an earlier prune deleted (build outputs stay), and
+    # remove files an earlier run's selftest patches added
     git(wt, 'checkout', '-q', '-f', '--detach', tag, quiet=True)
+    git(wt, 'clean', '-q', '-f', '--', SELFTESTS_BPF + 'prog_tests',
+        SELFTESTS_BPF + 'progs', quiet=True)
+    for p in patches:
+        r = run(['git', '-C', wt, 'apply', f'--include={SELFTESTS_BPF}*', p],
+                check=False, capture=True, quiet=True)
+        if r.returncode != 0:
+            raise HarnessError(f'test_progs: the selftests part of '
+                               f'{os.path.basename(p)} does not apply to '
+                               f'{tag}:\n  {r.stderr.strip()}')
     return wt
 
 
@@ -289,7 +331,13 @@ def test_progs_binary(arch, repo, tag, base_kernel, tests=PEER_TESTS):
         btf_hash = hashlib.sha256(f.read()).hexdigest()
     with open(__file__, 'rb') as f:
         me = hashlib.sha256(f.read()).hexdigest()
-    key = sha256_text(tag, arch, cver, btf_hash, ' '.join(tests), me)[:16]
+    patches = selftest_patches()
+    texts = []
+    for p in patches:
+        with open(p, 'rb') as f:
+            # the diff, not the mail headers (numbering changes them)
+            texts.append(hashlib.sha256(f.read().split(b'\n---\n', 1)[-1]).hexdigest())
+    key = sha256_text(tag, arch, cver, btf_hash, ' '.join(tests), me, *texts)[:16]
     out = os.path.join(bench_cache(), 'peer-bin', f'{arch}-{key}')
     if os.path.exists(os.path.join(out, 'names.json')):
         log(f'{arch} test_progs: cached {out}')
@@ -300,7 +348,7 @@ def test_progs_binary(arch, repo, tag, base_kernel, tests=PEER_TESTS):
         require(GNU_TRIPLET[arch] + '-gcc')
         sysroot = fetch_debs(DEB_ARCH[arch], ARM64_PEER_DEBS,
                              os.path.join(bench_cache(), 'sysroot-arm64-peer'))
-    wt = peer_tools_tree(repo, tag, arch)
+    wt = peer_tools_tree(repo, tag, arch, patches)
     sdir = os.path.join(wt, 'tools', 'testing', 'selftests', 'bpf')
     names, progs, runtime = prune_selftests(sdir, tests)
     if arch != 'x86_64':

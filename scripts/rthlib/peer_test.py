@@ -189,6 +189,61 @@ class Selection(unittest.TestCase):
         with self.assertRaises(peer.HarnessError):
             peer.check_test_files(d, 'b', ['tests'])      # a header, not a test
 
+    def test_series_selftests_applied_to_the_base(self):
+        # a test the series adds counts as known, and only the selftests
+        # part of a patch reaches the tools tree
+        import subprocess
+        from rthlib import common
+        d = tempfile.mkdtemp()
+        self.addCleanup(lambda: __import__('shutil').rmtree(d))
+        base = os.path.join(d, 'base')
+        pt = os.path.join(base, 'tools/testing/selftests/bpf/prog_tests')
+        os.makedirs(pt)
+        os.makedirs(os.path.join(base, 'kernel'))
+        open(os.path.join(pt, 'fentry_test.c'), 'w').close()
+        with open(os.path.join(base, 'kernel/x.c'), 'w') as f:
+            f.write('int x;\n')
+        g = ['git', '-C', base] + common.GIT_ID
+        subprocess.run(['git', 'init', '-q', base], check=True)
+        subprocess.run(g + ['add', '.'], check=True)
+        subprocess.run(g + ['commit', '-qm', 'b'], check=True)
+        subprocess.run(g + ['tag', 'b'], check=True)
+        with open(os.path.join(pt, 'new_test.c'), 'w') as f:
+            f.write('void test_new_test(void) {}\n')
+        with open(os.path.join(base, 'kernel/x.c'), 'w') as f:
+            f.write('int x = 1;\n')
+        subprocess.run(g + ['add', '.'], check=True)
+        subprocess.run(g + ['commit', '-qm', 'selftests/bpf: new'], check=True)
+        rd = os.path.join(d, 'repo')
+        os.makedirs(os.path.join(rd, 'patches'))
+        subprocess.run(['git', '-C', base, 'format-patch', '-q', '-1', '-o',
+                        os.path.join(rd, 'patches')], check=True)
+        with open(os.path.join(rd, 'patches', 'other.patch'), 'w') as f:
+            f.write('Subject: [PATCH] x\n\n---\n+++ b/kernel/x.c\n')
+        names = sorted(os.listdir(os.path.join(rd, 'patches')))
+        with open(os.path.join(rd, 'series'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+        pats = peer.selftest_patches(rd)
+        self.assertEqual([os.path.basename(p) for p in pats],
+                         [n for n in names if n != 'other.patch'])
+        self.assertEqual(peer.series_tests(rd), {'new_test'})
+        peer.check_test_files(base, 'b', ['fentry_test', 'new_test'], repo_dir=rd)
+        with self.assertRaisesRegex(peer.HarnessError, 'nosuch'):
+            peer.check_test_files(base, 'b', ['nosuch'], repo_dir=rd)
+        subprocess.run(g + ['checkout', '-q', 'b'], check=True)
+        old = common.cache_dir
+        peer.cache_dir = lambda: os.path.join(d, 'cache')
+        self.addCleanup(setattr, peer, 'cache_dir', old)
+        wt = peer.peer_tools_tree(base, 'b', 'x86_64', pats)
+        self.assertTrue(os.path.exists(os.path.join(
+            wt, 'tools/testing/selftests/bpf/prog_tests/new_test.c')))
+        with open(os.path.join(wt, 'kernel/x.c')) as f:
+            self.assertEqual(f.read(), 'int x;\n')     # not the kernel part
+        # the next run without the patch has the base's files only
+        wt = peer.peer_tools_tree(base, 'b', 'x86_64')
+        self.assertFalse(os.path.exists(os.path.join(
+            wt, 'tools/testing/selftests/bpf/prog_tests/new_test.c')))
+
     def test_missing_test_fails(self):
         d = self.tree()
         with self.assertRaisesRegex(peer.HarnessError, 'nosuch'):
