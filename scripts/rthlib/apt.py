@@ -159,3 +159,25 @@ def fetch_debs(arch, pkgs, dest):
     with open(stampf, 'w') as f:
         f.write(want)
     return dest
+
+
+def download_unpack(opts, pkg, dl, unpacked, name=None):
+    """apt-get download pkg (with a private apt's opts) into dl, unless a
+    .deb of it is there already, and unpack the newest into unpacked
+    (emptied first). name is the package name in the .deb file name
+    (default: pkg without an :arch). Returns the .deb's path."""
+    name = name or pkg.split(':')[0]
+    debs = sorted(glob.glob(os.path.join(dl, f'{name}_*.deb')))
+    if not debs:
+        os.makedirs(dl, exist_ok=True)
+        res = run(['apt-get', *opts, 'download', pkg], cwd=dl, check=False,
+                  capture=True)
+        if res.returncode != 0:
+            raise HarnessError(f'apt-get download {pkg} failed:\n'
+                               f'{res.stdout[-2000:]}')
+        debs = sorted(glob.glob(os.path.join(dl, f'{name}_*.deb')))
+        if not debs:
+            raise HarnessError(f'apt-get download left no {name} .deb in {dl}')
+    shutil.rmtree(unpacked, ignore_errors=True)
+    run(['dpkg-deb', '-x', debs[-1], unpacked], quiet=True)
+    return debs[-1]

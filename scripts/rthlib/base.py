@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 
-from rthlib.apt import apt_archive_uri, private_apt
+from rthlib.apt import apt_archive_uri, download_unpack, private_apt
 from rthlib.common import (GIT_ID, HarnessError, cache_dir, git, git_out, log,
                            require, run, sha256_file)
 
@@ -85,22 +85,15 @@ def fetch_debian_tarball(state):
                            f'is the archive reachable? Or set KERNEL_TARBALL.'
                            f'\n{res.stdout[-2000:]}')
     dl = os.path.join(state, 'deb')
-    os.makedirs(dl, exist_ok=True)
-    res = run(['apt-get', *opts, 'download', DEBIAN_PACKAGE], cwd=dl,
-              check=False, capture=True)
-    if res.returncode != 0:
-        raise HarnessError(f'apt-get download {DEBIAN_PACKAGE} failed:\n'
-                           f'{res.stdout[-2000:]}')
-    debs = sorted(glob.glob(os.path.join(dl, f'{DEBIAN_PACKAGE}_*.deb')))
-    if not debs:
-        raise HarnessError(f'apt-get download left no {DEBIAN_PACKAGE} .deb in {dl}')
+    # a fresh download each time: the archive may hold a newer upload
+    for old in glob.glob(os.path.join(dl, f'{DEBIAN_PACKAGE}_*.deb')):
+        os.unlink(old)
     unpacked = os.path.join(dl, 'unpacked')
-    shutil.rmtree(unpacked, ignore_errors=True)
-    run(['dpkg-deb', '-x', debs[-1], unpacked])
+    deb = download_unpack(opts, DEBIAN_PACKAGE, dl, unpacked)
     tars = glob.glob(os.path.join(unpacked, 'usr/src/linux-source-*.tar.xz'))
     if not tars:
-        raise HarnessError(f'{debs[-1]} holds no usr/src/linux-source-*.tar.xz')
-    return tars[0], os.path.basename(debs[-1])
+        raise HarnessError(f'{deb} holds no usr/src/linux-source-*.tar.xz')
+    return tars[0], os.path.basename(deb)
 
 
 def verify_sha256(tarball):

@@ -17,9 +17,8 @@ import glob
 import lzma
 import os
 import re
-import shutil
 
-from rthlib.apt import apt_archive_uri, private_apt, read_text
+from rthlib.apt import apt_archive_uri, download_unpack, private_apt, read_text
 from rthlib.common import HarnessError, bench_cache, log, require, run
 
 PACKAGE = 'linux-config-7.3'
@@ -70,35 +69,24 @@ def fetch_config(arch):
         ['-o', f'APT::Architecture={deb_arch}',
          '-o', f'APT::Architectures::={deb_arch}'])
     dl = os.path.join(top, 'deb')
-    debs = sorted(glob.glob(os.path.join(dl, f'{PACKAGE}_*.deb')))
-    if not debs:
+    if not glob.glob(os.path.join(dl, f'{PACKAGE}_*.deb')):
         log(f'fetching {PACKAGE}:{deb_arch} from {uri} {SUITE} (private apt '
             f'state in {apt})')
         res = run(['apt-get', *opts, 'update'], check=False, capture=True)
         if res.returncode != 0:
             raise HarnessError(f'apt-get update of {uri} {SUITE} failed:\n'
                                f'{res.stdout[-2000:]}')
-        os.makedirs(dl, exist_ok=True)
-        res = run(['apt-get', *opts, 'download', f'{PACKAGE}:{deb_arch}'],
-                  cwd=dl, check=False, capture=True)
-        if res.returncode != 0:
-            raise HarnessError(f'apt-get download {PACKAGE}:{deb_arch} '
-                               f'failed:\n{res.stdout[-2000:]}')
-        debs = sorted(glob.glob(os.path.join(dl, f'{PACKAGE}_*.deb')))
-        if not debs:
-            raise HarnessError(f'apt-get download left no {PACKAGE} .deb in {dl}')
     unpacked = os.path.join(top, 'unpacked')
-    shutil.rmtree(unpacked, ignore_errors=True)
-    run(['dpkg-deb', '-x', debs[-1], unpacked], quiet=True)
+    deb = download_unpack(opts, f'{PACKAGE}:{deb_arch}', dl, unpacked)
     want = CONFIG_FILE[arch]
     found = glob.glob(os.path.join(unpacked, 'usr/src/linux-config-*', want))
     if not found:
         have = [os.path.basename(p) for p in
                 glob.glob(os.path.join(unpacked, 'usr/src/linux-config-*/*'))]
-        raise HarnessError(f'{os.path.basename(debs[-1])} has no {want} '
+        raise HarnessError(f'{os.path.basename(deb)} has no {want} '
                            f'(it has: {", ".join(sorted(have)) or "nothing"})')
     with lzma.open(found[0], 'rt') as f:
-        return os.path.basename(debs[-1]), f.read()
+        return os.path.basename(deb), f.read()
 
 
 def fragment(arch):
