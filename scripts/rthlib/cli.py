@@ -25,8 +25,9 @@ from rthlib.mails import (COVER_TEMPLATE, SERIES_WIDE_FILES, add_headers,
                           cover_tables, get_maintainer, merge_recipients,
                           render_cover, split_recipients)
 from rthlib.patchcheck import checkpatch, sees_change, w1_warnings
-from rthlib.series import (FIXES, apply_series, check_export, export_fixes,
-                           export_series, quilt_check, read_series)
+from rthlib.series import (FIXES, PARTS, PARTS_FILE, am_part, apply_series, check_export,
+                           export_fixes, export_parts, export_series,
+                           part_patches, quilt_check, read_parts, read_series)
 from rthlib.targets import load_targets, select_targets
 
 
@@ -241,7 +242,60 @@ def cmd_export(args):
         export_fixes(args.repo or repo, args.base or tag, args.branch)
     else:
         export_series(args.repo or repo, args.base or tag, args.branch)
+        if os.path.exists(os.path.join(REPO, PARTS_FILE)):
+            export_parts(args.repo or repo, args.base or tag, args.branch)
     return 0
+
+
+def cmd_parts(args):
+    """Each per-tree part (parts/) with git am on the base alone; with
+    --build, built for the KUnit targets of the arches it names."""
+    repo, tag = ensure_base()
+    diffs = check_export(repo, tag)
+    if diffs:
+        raise HarnessError('patches/ or parts/ is not what regeneration from '
+                           'git produces:\n' + '\n'.join(diffs))
+    made = part_patches()
+    defs = read_parts()
+    if len(made) != len(defs):
+        raise HarnessError(f'{PARTS}/ has {len(made)} part(s), ci/parts {len(defs)}: '
+                           f'run scripts/rth.py export BRANCH')
+    rows, ok = [], True
+    try:
+        for (d, paths), p in zip(made.items(), defs):
+            row = {'part': d, 'patches': len(paths)}
+            try:
+                head = am_part(repo, tag, paths, f'part-{p["name"]}', d)
+                row['git am'] = 'ok'
+                log(f'part {d}: {len(paths)} patch(es) applied with git am on '
+                    f'{tag} alone ({head[:12]})')
+            except HarnessError as e:
+                row['git am'] = 'FAIL'
+                ok = False
+                log(str(e))
+                rows.append(row)
+                continue
+            if args.build:
+                for t in select_targets(p['arches']):
+                    try:
+                        build(repo, t, allow_undefined=True)
+                        row[t.name] = 'ok'
+                    except HarnessError as e:
+                        row[t.name] = 'FAIL'
+                        ok = False
+                        log(f'part {d} on {t.name}: {str(e)[:2000]}')
+            rows.append(row)
+    finally:
+        git(repo, 'checkout', '-q', '-f', 'series', quiet=True, check=False)
+    for r in rows:
+        print('  '.join(f'{k}={v}' for k, v in r.items()), flush=True)
+    cells = [v for r in rows for k, v in r.items() if k not in ('part', 'patches')]
+    n_fail = sum(1 for v in cells if v == 'FAIL')
+    out = os.path.join(cache_dir(), 'parts.json')
+    with open(out, 'w') as f:
+        json.dump({'base': tag, 'build': bool(args.build), 'rows': rows}, f, indent=1)
+    print(f'parts: {len(cells) - n_fail} passed, {n_fail} failed')
+    return 0 if ok else 1
 
 
 def cmd_cover(args):
@@ -327,6 +381,12 @@ def main(argv=None):
     p.add_argument('--fixes', action='store_true',
                    help=f'export the branch as the fixes part ({FIXES}/) instead')
     p.set_defaults(fn=cmd_export)
+    p = sub.add_parser('parts', help='git am each per-tree part (parts/) on the '
+                       'base alone; --build: build it for its arches')
+    p.add_argument('--build', action='store_true',
+                   help='also build each part for the targets ci/parts names')
+    p.set_defaults(fn=cmd_parts)
+
     p = sub.add_parser('tree', help='build, boot and judge targets of a given '
                        'tree (no series applied; for developing patches)')
     p.add_argument('targets', nargs='+')

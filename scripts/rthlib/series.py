@@ -14,6 +14,9 @@ from rthlib.common import (GIT_ID, HarnessError, REPO, cache_dir,
 from rthlib.mails import COVER_TEMPLATE, cover_tables, render_cover
 
 FIXES = 'fixes'     # the fixes part's directory in the repository
+PARTS = 'parts'     # the per-tree parts' directory in the repository
+PARTS_FILE = os.path.join('ci', 'parts')          # relative to the repository
+PART_COVERS = os.path.join('ci', 'part-covers')
 
 
 def read_series(path):
@@ -173,8 +176,9 @@ def quilt_check(repo, base_tag, branch='series'):
     return True
 
 
-def format_series(repo, base, branch, outdir, cover_text):
-    """git format-patch the branch into outdir; deterministic output."""
+def format_series(repo, base, branch, outdir, cover_text, prefix=None):
+    """git format-patch the branch into outdir; deterministic output
+    (prefix: the subject prefix, git's "PATCH" if None)."""
     os.makedirs(outdir, exist_ok=True)
     git(repo, 'config', f'branch.{branch}.description', cover_text, quiet=True)
     n = int(git_out(repo, 'rev-list', '--count', f'{base}..{branch}'))
@@ -185,7 +189,9 @@ def format_series(repo, base, branch, outdir, cover_text):
     # count, so a fresh base repository would regenerate different patches.
     run(['git', '-C', repo, '-c', 'core.abbrev=12', 'format-patch', '-q', '--zero-commit',
          '--cover-letter', '--cover-from-description=auto', f'--base={base}',
-         '--signature=rethook-series', '-o', outdir, f'{base}..{branch}'], quiet=True)
+         '--signature=rethook-series', '-o', outdir,
+         *([f'--subject-prefix={prefix}'] if prefix else []),
+         f'{base}..{branch}'], quiet=True)
     # The cover letter's Date is "now": pin it to the last commit's date.
     date = git_out(repo, 'log', '-1', '--format=%aD', branch)
     cover = os.path.join(outdir, '0000-cover-letter.patch')
@@ -249,6 +255,155 @@ def export_fixes(repo, base, branch, repo_dir=REPO):
     return names
 
 
+def parse_range(text, where):
+    """'19-28' or '19-22,24' -> [19, 20, ...]."""
+    out = []
+    for piece in text.split(','):
+        a, _, b = piece.partition('-')
+        try:
+            lo, hi = int(a), int(b or a)
+        except ValueError:
+            raise HarnessError(f'{where}: "{text}" is not a patch range like 19-28')
+        if lo > hi:
+            raise HarnessError(f'{where}: range {piece} runs backwards')
+        out += range(lo, hi + 1)
+    return out
+
+
+def read_parts(repo_dir=REPO):
+    """The per-tree parts, in posting order: dicts with name, patches (series
+    numbers), arches (the KUnit targets the part is built for) and prefix
+    (the subject prefix). Format: 'name range arch,arch prefix words'."""
+    parts = []
+    path = os.path.join(repo_dir, PARTS_FILE)
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.split('#', 1)[0].strip()
+            if not line:
+                continue
+            fields = line.split(None, 3)
+            where = f'{PARTS_FILE}:{n}'
+            if len(fields) != 4:
+                raise HarnessError(f'{where}: want "name range arches prefix", '
+                                   f'got "{line}"')
+            name, rng, arches, prefix = fields
+            if not re.fullmatch(r'[a-z0-9-]+', name):
+                raise HarnessError(f'{where}: part name "{name}": use a-z, 0-9, -')
+            parts.append({'name': name, 'patches': parse_range(rng, where),
+                          'arches': arches.split(','), 'prefix': prefix})
+    return parts
+
+
+def check_parts(parts, n_patches):
+    """Every patch of the series in exactly one part, in series order
+    within each part."""
+    seen = {}
+    for p in parts:
+        if p['patches'] != sorted(p['patches']):
+            raise HarnessError(f'part {p["name"]}: patches out of series order')
+        for k in p['patches']:
+            if k in seen:
+                raise HarnessError(f'patch {k} is in parts {seen[k]} and {p["name"]}')
+            if not 1 <= k <= n_patches:
+                raise HarnessError(f'part {p["name"]}: patch {k}, but the series '
+                                   f'has {n_patches}')
+            seen[k] = p['name']
+    missing = [k for k in range(1, n_patches + 1) if k not in seen]
+    if missing:
+        raise HarnessError('patches in no part (ci/parts): ' +
+                           ', '.join(map(str, missing)))
+
+
+def part_dir(i, part):
+    return f'{i}-{part["name"]}'
+
+
+def part_cover(part, repo_dir=REPO):
+    path = os.path.join(repo_dir, PART_COVERS, part['name'] + '.txt')
+    if not os.path.exists(path):
+        raise HarnessError(f'part {part["name"]}: no cover letter template {path}')
+    with open(path) as f:
+        return render_cover(f.read(), cover_tables())
+
+
+def format_parts(repo, base, branch, outroot, repo_dir=REPO):
+    """Each part as its own series: its patches cherry-picked onto the base
+    (nothing else), then git format-patch with its own cover letter and
+    subject prefix, into outroot/<i>-<name>/. A patch that does not apply
+    without the other parts' patches is named."""
+    parts = read_parts(repo_dir)
+    commits = git_out(repo, 'rev-list', '--reverse', f'{base}..{branch}').split()
+    check_parts(parts, len(commits))
+    wt = ensure_worktree(repo, os.path.normpath(repo) + '-parts', base,
+                         replace_foreign=True)
+    out = {}
+    try:
+        for i, p in enumerate(parts, 1):
+            pb = f'part-{p["name"]}'
+            git(wt, 'checkout', '-q', '-f', '-B', pb, base, quiet=True)
+            for k in p['patches']:
+                res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty',
+                           commits[k - 1]], check=False, capture=True, quiet=True)
+                if res.returncode != 0:
+                    git(wt, 'cherry-pick', '--abort', check=False, quiet=True)
+                    subj = git_out(repo, 'log', '-1', '--format=%s', commits[k - 1])
+                    raise HarnessError(
+                        f'part {p["name"]}: patch {k} ("{subj}") does not apply '
+                        f'on the base with only the part\'s earlier patches:\n'
+                        + res.stdout[-1500:])
+            d = os.path.join(outroot, part_dir(i, p))
+            out[part_dir(i, p)] = format_series(wt, base, pb, d, part_cover(p, repo_dir),
+                                                prefix=p['prefix'])
+    finally:
+        git(wt, 'checkout', '-q', '-f', '--detach', base, quiet=True)
+    return out
+
+
+def export_parts(repo, base, branch, repo_dir=REPO):
+    """Replace parts/ with the branch's parts (format_parts())."""
+    pdir = os.path.join(repo_dir, PARTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        made = format_parts(repo, base, branch, tmp, repo_dir)
+        if os.path.isdir(pdir):
+            shutil.rmtree(pdir)
+        os.makedirs(pdir)
+        for d, names in made.items():
+            shutil.copytree(os.path.join(tmp, d), os.path.join(pdir, d))
+            with open(os.path.join(pdir, d, 'series'), 'w') as f:
+                f.write('# quilt series of this part; generated by '
+                        'scripts/rth.py export\n')
+                f.writelines(n + '\n' for n in names)
+    log(f'exported {len(made)} part(s) to {pdir}: ' + ', '.join(made))
+    return made
+
+
+def part_patches(repo_dir=REPO):
+    """{dir: [patch paths]} of parts/ as exported (cover letters left out)."""
+    root = os.path.join(repo_dir, PARTS)
+    out = {}
+    for d in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        names = read_series(os.path.join(root, d, 'series'))
+        out[d] = [os.path.join(root, d, n) for n in names]
+    return out
+
+
+def am_part(repo, base, paths, branch, label):
+    """git am a part's patch files on the base, on branch; a patch that does
+    not apply is named."""
+    if os.path.isdir(os.path.join(repo, '.git', 'rebase-apply')):
+        git(repo, 'am', '--abort', check=False, quiet=True)
+    git(repo, 'checkout', '-q', '-f', '-B', branch, base, quiet=True)
+    for i, p in enumerate(paths, 1):
+        res = run(['git', *GIT_ID, '-C', repo, 'am', '-q', '--keep-cr', p],
+                  check=False, capture=True, quiet=True)
+        if res.returncode != 0:
+            git(repo, 'am', '--abort', check=False, quiet=True)
+            raise HarnessError(f'part {label}: patch {i}/{len(paths)} '
+                               f'{os.path.basename(p)} does not apply with git am '
+                               f'on {base}:\n' + res.stdout[-1500:])
+    return git_out(repo, 'rev-parse', 'HEAD')
+
+
 def check_export(repo, base, repo_dir=REPO):
     """Differences between patches/ and a regeneration from git am.
 
@@ -277,6 +432,16 @@ def _check_export(repo, base, repo_dir):
     with tempfile.TemporaryDirectory() as tmp:
         format_series(repo, base, 'series-check', tmp, cover)
         diffs += _compare(os.path.join(repo_dir, 'patches'), tmp, 'patches')
+    if os.path.exists(os.path.join(repo_dir, PARTS_FILE)):
+        with tempfile.TemporaryDirectory() as tmp:
+            made = format_parts(repo, base, 'series-check', tmp, repo_dir)
+            have = set(os.listdir(os.path.join(repo_dir, PARTS))) \
+                if os.path.isdir(os.path.join(repo_dir, PARTS)) else set()
+            for d in sorted(have - set(made)):
+                diffs.append(f'{PARTS}/{d} would not be generated')
+            for d in made:
+                diffs += _compare(os.path.join(repo_dir, PARTS, d),
+                                  os.path.join(tmp, d), f'{PARTS}/{d}')
     return diffs
 
 

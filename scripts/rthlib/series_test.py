@@ -247,3 +247,92 @@ class ExportTest(unittest.TestCase):
                 open(os.path.join(repo, 'fixes', '0002-x.patch'), 'w').close()
                 with self.assertRaisesRegex(common.HarnessError, 'not listed: 0002-x.patch'):
                     series.fix_names(repo)
+
+
+class PartsTest(unittest.TestCase):
+    """parts/: each tree's patches as their own series, exported, checked
+    and applied with git am on the base alone."""
+
+    @staticmethod
+    def parts_repo(d, parts_text, covers):
+        kern, g = ExportTest.base_repo(d, {'f.c': 'int a;\n', 'g.c': 'int g;\n'})
+        for name, text, msg in (('f.c', 'int a;\nint x;\n', 'lib: add x'),
+                                ('g.c', 'int g = 1;\n', 'arch: set g'),
+                                ('f.c', 'int a;\nint x;\nint y;\n', 'lib: add y')):
+            with open(os.path.join(kern, name), 'w') as f:
+                f.write(text)
+            subprocess.run(g + ['commit', '-qam', f'{msg}\n\nWhy.'], check=True)
+        return kern, g
+
+    @staticmethod
+    def write_parts(repo, text, covers=('lib', 'arch')):
+        with open(os.path.join(repo, 'ci', 'parts'), 'w') as f:
+            f.write(text)
+        os.makedirs(os.path.join(repo, 'ci', 'part-covers'), exist_ok=True)
+        for c in covers:
+            with open(os.path.join(repo, 'ci', 'part-covers', c + '.txt'), 'w') as f:
+                f.write(f'{c}: the {c} part\n\nIt applies alone.\n')
+
+    def test_read_parts_errors(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'ci'))
+            self.write_parts(d, '# c\nlib 1,3 x86_64 PATCH v2\narch 2 arm64 PATCH arm64 v2\n')
+            parts = series.read_parts(d)
+            self.assertEqual([(p['name'], p['patches'], p['arches'], p['prefix'])
+                              for p in parts],
+                             [('lib', [1, 3], ['x86_64'], 'PATCH v2'),
+                              ('arch', [2], ['arm64'], 'PATCH arm64 v2')])
+            series.check_parts(parts, 3)
+            with self.assertRaisesRegex(common.HarnessError, 'in no part.*: 4'):
+                series.check_parts(parts, 4)
+            with self.assertRaisesRegex(common.HarnessError, 'patch 3 is in parts lib and b'):
+                series.check_parts(parts + [{'name': 'b', 'patches': [3]}], 3)
+            self.write_parts(d, 'lib 3-1 x86_64 PATCH\n')
+            with self.assertRaisesRegex(common.HarnessError, 'ci/parts:1: range 3-1'):
+                series.read_parts(d)
+            self.write_parts(d, 'lib 1-3\n')
+            with self.assertRaisesRegex(common.HarnessError, 'ci/parts:1: want'):
+                series.read_parts(d)
+
+    def test_export_check_and_git_am_alone(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern, g = self.parts_repo(d, None, None)
+            with ExportTest.tool_repo(d, 'all: three\n\nBody.\n') as repo:
+                self.write_parts(repo, 'lib 1,3 x86_64 PATCH v2\narch 2 arm64 PATCH arm64 v2\n')
+                series.export_series(kern, 'b', 'main', repo_dir=repo)
+                made = series.export_parts(kern, 'b', 'main', repo_dir=repo)
+                self.assertEqual(made, {'1-lib': ['0001-lib-add-x.patch',
+                                                  '0002-lib-add-y.patch'],
+                                        '2-arch': ['0001-arch-set-g.patch']})
+                cover = os.path.join(repo, 'parts', '2-arch', '0000-cover-letter.patch')
+                with open(cover) as f:
+                    text = f.read()
+                self.assertIn('Subject: [PATCH arm64 v2 0/1] arch: the arch part', text)
+                self.assertEqual(series.check_export(kern, 'b', repo_dir=repo), [])
+                for dname, paths in series.part_patches(repo).items():
+                    series.am_part(kern, 'b', paths, 'am-' + dname, dname)
+                with open(os.path.join(kern, 'g.c')) as f:
+                    self.assertEqual(f.read(), 'int g = 1;\n')
+                with open(os.path.join(kern, 'f.c')) as f:
+                    self.assertEqual(f.read(), 'int a;\n')   # the arch part alone
+                # a hand edit is caught, naming the part
+                p = os.path.join(repo, 'parts', '1-lib', '0002-lib-add-y.patch')
+                with open(p, 'a') as f:
+                    f.write('\n')
+                diffs = series.check_export(kern, 'b', repo_dir=repo)
+                self.assertEqual(len(diffs), 1)
+                self.assertIn('parts/1-lib/0002-lib-add-y.patch differs', diffs[0])
+                # a part whose patch needs another part's is named
+                self.write_parts(repo, 'lib 1 x86_64 PATCH\narch 2-3 arm64 PATCH\n')
+                with self.assertRaisesRegex(common.HarnessError,
+                                            'part arch: patch 3 \\("lib: add y"\\) '
+                                            'does not apply'):
+                    series.export_parts(kern, 'b', 'main', repo_dir=repo)
+                # and a patch file that git am refuses
+                with open(p, 'w') as f:
+                    f.write(PATCH.format(n='', s='bad', f='f.c', old='int q;', new='int r;'))
+                with self.assertRaisesRegex(common.HarnessError,
+                                            'part 1-lib: patch 2/2 0002-lib-add-y.patch '
+                                            'does not apply with git am'):
+                    series.am_part(kern, 'b', series.part_patches(repo)['1-lib'],
+                                   'am-x', '1-lib')
