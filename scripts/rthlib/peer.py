@@ -167,8 +167,9 @@ def kmods_hook(arch):
     return extra
 
 
-def peer_kernel(arch, which, repo, tag, shash):
-    return kernel(arch, which, repo, tag, shash, kind='peer',
+def peer_kernel(arch, which, repo, tag, shash, kind='peer', extra_fragments=()):
+    return kernel(arch, which, repo, tag, shash, kind=kind,
+                  extra_fragments=extra_fragments,
                   targets_file=PEER_TARGETS_FILE, extra=kmods_hook(arch),
                   extra_files=KMODS + ['modroot/lib/modules'])
 

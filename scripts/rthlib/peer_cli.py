@@ -13,6 +13,10 @@ the base is a new failure: it is printed and the exit status is 1.
 
 Results: results/peer-suites.json (schema 1) when every arch, suite and
 both kernels ran; <cache>/bench/peer-results.json always.
+--config distro: the same kernels with the preemption model of Debian's
+own 7.3 kernel merged last (rthlib/distro.py, as bench.py --config
+distro), own cache and build directories, results in
+<cache>/bench/peer-results-distro.json only.
 """
 
 import argparse
@@ -22,6 +26,7 @@ import shlex
 import sys
 import time
 
+from rthlib import distro
 from rthlib.base import ensure_base
 from rthlib.bench import kernel, save, series_files_hash, series_hash
 from rthlib.common import HarnessError, REPO, bench_cache, log, require
@@ -62,6 +67,10 @@ def main(argv=None):
                     help='seconds per boot (one suite) (default: %(default)s)')
     ap.add_argument('--cpu', metavar='MODEL',
                     help='QEMU CPU model (default: the bench\'s pinned one)')
+    ap.add_argument('--config', choices=['bench', 'distro'], default='bench',
+                    help='distro: the peer kernels with the preemption model '
+                    'of Debian\'s linux-config-7.3 merged last (own cache; '
+                    'never results/peer-suites.json) (default: %(default)s)')
     ap.add_argument('--bench-kernel', action='store_true',
                     help='CI: ftracetest ' + ' '.join(FTRACE_DIRS) + ' only, '
                          'on the x86_64 patched bench kernel (ci/bench-targets; '
@@ -111,9 +120,12 @@ def peer_main(args, argv):
     if 'test_progs' in suites:
         check_test_files(repo, tag, tests)      # before any build
     shash = series_hash()
+    if args.config == 'distro' and args.bench_kernel:
+        raise HarnessError('--config distro builds the peer kernels; it does '
+                           'not apply to --bench-kernel')
     full = (set(arches) == set(ARCHES) and set(suites) == set(SUITES) and
             set(kernels) == set(KERNELS) and not args.bench_kernel and
-            tests == PEER_TESTS and not args.cpu)
+            tests == PEER_TESTS and not args.cpu and args.config == 'bench')
     results = {'schema': 1, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
                'argv': ' '.join(['scripts/peer-suites'] + [shlex.quote(a) for a in argv]),
                'base': tag, 'series_hash': series_files_hash(),
@@ -121,17 +133,24 @@ def peer_main(args, argv):
     new_all, skips_all = [], []
     default_path = args.results or os.path.join(
         bench_cache(), 'peer-results-bench-kernel.json' if args.bench_kernel
+        else 'peer-results-distro.json' if args.config == 'distro'
         else 'peer-results.json')
     for arch in arches:
         a = results['arches'].setdefault(arch, {})
         try:
             ks = {}
+            kw = {}
+            if args.config == 'distro':
+                frag, desc = distro.fragment(arch)
+                results.setdefault('config', {})[arch] = desc
+                log(f'{arch}: distro-like preemption model from {desc}')
+                kw = {'kind': 'peer-distro', 'extra_fragments': [frag]}
             for which in (['base'] if 'base' in kernels else []) + \
                     [k for k in kernels if k != 'base']:
                 if args.bench_kernel:
                     ks[which] = kernel(arch, which, repo, tag, shash)
                 else:
-                    ks[which] = peer_kernel(arch, which, repo, tag, shash)
+                    ks[which] = peer_kernel(arch, which, repo, tag, shash, **kw)
             ftrace_dir = ftrace_tree(repo, tag)
             cases = FTRACE_DIRS if args.bench_kernel else ftrace_cases(ftrace_dir)
             tp_dir, names = None, []
