@@ -162,7 +162,8 @@ def peer_main(args, argv):
             for which, k in ks.items():
                 # the CI run (--bench-kernel) has its own file names, so
                 # that it does not replace a full run's initramfs and logs
-                kind = 'peer-bench' if args.bench_kernel else 'peer'
+                kind = ('peer-bench' if args.bench_kernel else
+                        'peer-distro' if args.config == 'distro' else 'peer')
                 initrd = os.path.join(bench_cache(), f'{kind}-initramfs-{arch}-{which}.cpio')
                 make_peer_initramfs(arch, k.dir, tp_dir, ftrace_dir, initrd,
                                     with_kmods=not args.bench_kernel)
