@@ -169,6 +169,16 @@ class Selection(unittest.TestCase):
         self.assertNotIn('other.c', os.listdir(os.path.join(d, 'progs')))
         self.assertIn('bpf_misc.h', os.listdir(os.path.join(d, 'progs')))
 
+    def test_distro_config_is_not_for_the_bench_kernel(self):
+        import contextlib
+        import io
+        from rthlib import peer_cli
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            rc = peer_cli.main(['--config', 'distro', '--bench-kernel'])
+        self.assertEqual(rc, 2)
+        self.assertIn('--config distro builds the peer kernels', err.getvalue())
+
     def test_unknown_test_before_any_build(self):
         import subprocess
         from rthlib import common
