@@ -304,36 +304,67 @@ def cmd_cover(args):
     return 0
 
 
-def cmd_mails(args):
-    """The would-be mails: patches/ with To/Cc from get_maintainer.pl.
-    Nothing is sent."""
-    repo, _ = ensure_base()
-    names = read_series(os.path.join(REPO, 'series'))
-    if not names:
-        raise HarnessError('series is empty: nothing to mail')
-    out = os.path.abspath(args.out)
+def write_mails(repo, patch_dir, names, out, wide, title):
+    """Write patch_dir's cover letter and patches (names) into out with
+    To/Cc from get_maintainer.pl plus the wide recipients; return the
+    report lines (per patch) and the set of distinct addresses."""
     os.makedirs(out, exist_ok=True)
-    wide = split_recipients(get_maintainer(
-        repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
     per = []
     for n in names:
         to_cc = merge_recipients(split_recipients(get_maintainer(
-            repo, os.path.join(REPO, 'patches', n))), wide)
+            repo, os.path.join(patch_dir, n))), wide)
         per.append((n, to_cc))
     cover_to_cc = merge_recipients(*[tc for _, tc in per])
-    report = ['# Would-be mails (nothing sent); recipients from '
-              'scripts/get_maintainer.pl --no-git', '']
+    report = [f'## {title}', '']
+    addrs = set()
     for n, (to, cc) in [('0000-cover-letter.patch', cover_to_cc)] + per:
-        with open(os.path.join(REPO, 'patches', n)) as f:
+        with open(os.path.join(patch_dir, n)) as f:
             mail = add_headers(f.read(), to, cc)
         with open(os.path.join(out, n), 'w') as f:
             f.write(mail)
-        report += [f'## {n}', f'To: {", ".join(to)}', f'Cc: {", ".join(cc)}', '']
+        addrs.update(to + cc)
+        report += [f'### {n}', f'To: {", ".join(to)}', f'Cc: {", ".join(cc)}', '']
+    report.insert(1, f'would have sent {len(per) + 1} mail(s) (cover letter '
+                     f'and {len(per)} patch(es)) to {len(addrs)} distinct '
+                     f'address(es)')
+    return report, addrs
+
+
+def cmd_mails(args):
+    """The would-be mails: patches/ (and with --parts, each part of parts/)
+    with To/Cc from get_maintainer.pl. Nothing is sent."""
+    repo, _ = ensure_base()
+    out = os.path.abspath(args.out)
+    wide = split_recipients(get_maintainer(
+        repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
+    sets = [('the whole series (patches/)', os.path.join(REPO, 'patches'),
+             read_series(os.path.join(REPO, 'series')), out)]
+    if args.parts:
+        parts = part_patches()
+        if not parts:
+            raise HarnessError(f'{os.path.join(REPO, PARTS)}: no exported '
+                               f'parts; run rth.py export first')
+        for part, paths in parts.items():
+            d = os.path.join(REPO, PARTS, part)
+            sets.append((f'part {part} (parts/{part}/)', d,
+                         [os.path.basename(x) for x in paths],
+                         os.path.join(out, 'parts', part)))
+    report = ['# Would-be mails (nothing sent); recipients from '
+              'scripts/get_maintainer.pl --no-git on each patch, plus '
+              'the maintainers of ' + ', '.join(SERIES_WIDE_FILES) +
+              ' on every patch', '']
+    total = 0
+    for title, d, names, o in sets:
+        if not names:
+            raise HarnessError(f'{d}: series is empty: nothing to mail')
+        lines, _ = write_mails(repo, d, names, o, wide, title)
+        report += lines
+        total += len(names) + 1
     with open(os.path.join(out, 'recipients.md'), 'w') as f:
-        f.write('\n'.join(report))
+        f.write('\n'.join(report) + '\n')
     print('\n'.join(report))
-    log(f'{len(per) + 1} mail(s) in {out}; read them, then send with '
-        f'git send-email {out}/*.patch (after adding your Signed-off-by)')
+    log(f'{total} mail(s) under {out} ({out}/recipients.md); read them, then '
+        f'send with git send-email (after adding your Signed-off-by)')
     return 0
 
 
@@ -420,6 +451,8 @@ def main(argv=None):
     p = sub.add_parser('mails', help='the would-be mails: patches/ with '
                        'To/Cc from get_maintainer.pl (nothing is sent)')
     p.add_argument('--out', default=os.path.join(cache_dir(), 'mails'))
+    p.add_argument('--parts', action='store_true',
+                   help='also each per-tree part of parts/, in OUT/parts/')
     p.set_defaults(fn=cmd_mails)
     args = ap.parse_args(argv)
     try:

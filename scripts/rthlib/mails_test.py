@@ -33,3 +33,39 @@ class MailsTest(unittest.TestCase):
         self.assertEqual(msg.get_payload(), 'body\n\nmore\n')
         with self.assertRaises(common.HarnessError):
             mails.add_headers('no header block', [], [])
+
+
+class WriteMailsTest(unittest.TestCase):
+    """cli.write_mails: each patch gets its own get_maintainer.pl
+    recipients plus the wide ones, the cover letter their union, and the
+    count line says how many mails went to how many addresses."""
+
+    def test_per_patch_and_cover(self):
+        import os
+        import tempfile
+        from unittest import mock
+        from rthlib import cli
+        gm = {'0001-a.patch': 'A <a@x> (maintainer:A)\nl@x (open list)\n',
+              '0002-b.patch': 'B <b@x> (maintainer:B)\n'}
+        with tempfile.TemporaryDirectory() as d:
+            src, out = os.path.join(d, 'p'), os.path.join(d, 'o')
+            os.makedirs(src)
+            for n in ['0000-cover-letter.patch', *gm]:
+                with open(os.path.join(src, n), 'w') as f:
+                    f.write(f'From 0 Mon Sep 17 00:00:00 2001\nSubject: {n}\n\nbody\n')
+            with mock.patch.object(cli, 'get_maintainer',
+                                   lambda repo, p: gm[os.path.basename(p)]):
+                report, addrs = cli.write_mails(d, src, list(gm), out,
+                                                (['W <w@x>'], []), 'test')
+            self.assertEqual(addrs, {'A <a@x>', 'B <b@x>', 'W <w@x>', 'l@x'})
+            self.assertIn('would have sent 3 mail(s) (cover letter and 2 '
+                          'patch(es)) to 4 distinct address(es)', report)
+            with open(os.path.join(out, '0002-b.patch')) as f:
+                msg = email.message_from_string(f.read().split('\n', 1)[1])
+            self.assertEqual(msg['To'].replace('\n', ''), 'B <b@x>, W <w@x>')
+            self.assertIsNone(msg['Cc'])
+            with open(os.path.join(out, '0000-cover-letter.patch')) as f:
+                msg = email.message_from_string(f.read().split('\n', 1)[1])
+            self.assertEqual(msg['To'].replace('\n', ''),
+                             'A <a@x>, W <w@x>, B <b@x>')
+            self.assertEqual(msg['Cc'], 'l@x')
