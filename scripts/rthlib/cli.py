@@ -15,12 +15,13 @@ import json
 import os
 import sys
 
-from rthlib.base import check_version, ensure_base
+from rthlib.base import DEBIAN_SUITE, check_version, ensure_base, read_kernel_version
 from rthlib.boots import format_table as boots_table, run_boots, variant_target
 from rthlib.qemu import qemu_flavour
 from rthlib.build import build, build_root
 from rthlib.common import HarnessError, REPO, cache_dir, git, git_out, log
 from rthlib.kunit import run_targets
+from rthlib.origin import report_origin, series_paths
 from rthlib.mails import (COVER_TEMPLATE, SERIES_WIDE_FILES, add_headers,
                           cover_tables, get_maintainer, merge_recipients,
                           render_cover, split_recipients)
@@ -141,7 +142,22 @@ def cmd_each(args):
 def cmd_base(args):
     repo, tag = ensure_base()
     print(f'{repo} {tag}')
-    return 0
+    if not args.origin:
+        return 0
+    upstream = '.'.join(map(str, read_kernel_version(repo)))
+    texts = []
+    for n in read_series(os.path.join(REPO, 'series')):
+        with open(os.path.join(REPO, 'patches', n)) as f:
+            texts.append(f.read())
+    lines, compared = report_origin(repo, tag, upstream, series_paths(texts),
+                                    os.path.join(cache_dir(), 'state'),
+                                    DEBIAN_SUITE)
+    text = '\n'.join(lines) + '\n'
+    print(text, end='')
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
+    return 0 if compared else 1
 
 
 def cmd_apply(args):
@@ -380,6 +396,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog='rth', description=__doc__.split('\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('base', help='fetch/unpack the base tree, print it')
+    p.add_argument('--origin', action='store_true',
+                   help="compare the base with Debian's source package of "
+                   'the same upload (orig tarball and debian/patches); '
+                   'exits 1 if the archive does not serve it')
+    p.add_argument('--out', help='with --origin: also write the report here')
     p.set_defaults(fn=cmd_base)
     p = sub.add_parser('apply', help='git am the series on the base (and quilt check)')
     p.add_argument('--upto', type=int, help='apply only the first N patches')
