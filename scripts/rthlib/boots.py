@@ -72,11 +72,12 @@ def classify(target, text, timed_out):
 
 
 def qemu_argv(target, image, accel):
-    cmd = qemu_cmd(target, image)
-    if accel == 'single':
-        cmd[1:1] = ['-accel', 'tcg,thread=single']
-    elif accel != 'mttcg':
+    """The QEMU command of a boot; accel (mttcg or single) overrides the
+    target's accel= option."""
+    if accel not in ('mttcg', 'single'):
         raise HarnessError(f'--accel {accel}: want mttcg or single')
+    cmd = qemu_cmd(dataclasses.replace(target, accel='' if accel == 'mttcg'
+                                       else accel), image)
     return resolve(cmd, target.arch, target)
 
 

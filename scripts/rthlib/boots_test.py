@@ -3,6 +3,7 @@
 the count and its JSON (no kernel, no QEMU)."""
 
 import json
+import dataclasses
 import os
 import tempfile
 import unittest
@@ -71,6 +72,12 @@ class TestVariant(unittest.TestCase):
             self.assertNotIn('-accel', cmd)
             with self.assertRaises(common.HarnessError):
                 boots.qemu_argv(T, 'bzImage', 'kvm')
+            # --accel mttcg overrides a target's accel=single
+            S = dataclasses.replace(T, accel='single')
+            cmd, _ = boots.qemu_argv(S, 'bzImage', 'mttcg')
+            self.assertNotIn('-accel', cmd)
+            cmd, _ = boots.qemu_argv(S, 'bzImage', 'single')
+            self.assertEqual(cmd.count('-accel'), 1)
 
     def test_target_reaches_resolve(self):
         # the target's qemu= option must get to the QEMU choice

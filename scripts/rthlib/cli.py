@@ -200,6 +200,7 @@ def cmd_boots(args):
                                   [f for f in (args.drop or '').split(',') if f],
                                   [f for f in (args.add or '').split(',') if f],
                                   args.llvm)
+    accel = args.accel or target.accel or 'mttcg'
     if args.src and (args.fixes or args.base_only or args.only):
         raise HarnessError('boots --src builds that tree as it is: it takes no '
                            '--fixes, --base-only or --only')
@@ -232,8 +233,8 @@ def cmd_boots(args):
     label = args.label or '-'.join(
         [target.name, tree, f'smp{target.smp}'] +
         ([f'cpu-{target.cpu}'] if target.cpu else []) +
-        [args.accel, 'qemu-' + qemu_flavour(target)])
-    entry = run_boots(src, target, args.count, args.timeout, args.accel,
+        [accel, 'qemu-' + qemu_flavour(target)])
+    entry = run_boots(src, target, args.count, args.timeout, accel,
                       label, out, meta,
                       partial=bool(args.base_only or args.only or args.src))
     print(boots_table([entry]))
@@ -456,8 +457,9 @@ def main(argv=None):
     p.add_argument('--only', help='apply only these patches of the series, e.g. 21,22')
     p.add_argument('--fixes', action='store_true',
                    help=f'apply the fixes part ({FIXES}/) first (with --base-only: alone)')
-    p.add_argument('--accel', default='mttcg', help='mttcg (QEMU default) or single '
-                   '(-accel tcg,thread=single)')
+    p.add_argument('--accel', help='mttcg (QEMU default) or single '
+                   '(-accel tcg,thread=single); default: the target\'s '
+                   'accel= option, else mttcg')
     p.add_argument('--smp', type=int, help='CPUs instead of the target\'s')
     p.add_argument('--cpu', help='QEMU -cpu model instead of the target\'s')
     p.add_argument('--drop', help='fragments to leave out, e.g. kasan')

@@ -10,6 +10,13 @@ from rthlib.common import HarnessError, log, require
 
 
 def qemu_cmd(target, image, append=''):
+    cmd = _qemu_cmd(target, image, append)
+    if target.accel == 'single':
+        cmd[1:1] = ['-accel', 'tcg,thread=single']
+    return cmd
+
+
+def _qemu_cmd(target, image, append):
     cmdline = ' '.join(['panic=-1 kunit_shutdown=reboot'] + target.append +
                        ([append] if append else []))
     if target.arch == 'arm64':

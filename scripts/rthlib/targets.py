@@ -24,6 +24,7 @@ class Target:
     machine: str = ''     # QEMU machine options (arm64: appended to -M virt)
     cpu: str = ''         # QEMU -cpu model (default: per arch, RTH_QEMU_CPU)
     qemu: str = ''        # 'trixie': Debian trixie's QEMU (newqemu.py); RTH_QEMU wins
+    accel: str = ''       # 'single': single-threaded TCG (default: QEMU's, MTTCG)
     append: list = dataclasses.field(default_factory=list)  # kernel cmdline
 
     @property
@@ -60,7 +61,10 @@ def parse_targets(text):
     append=word (one kernel command line word; repeat for more), cpu=model
     (QEMU -cpu, e.g. cpu=cortex-a72 for a CPU without PAN; wins over
     RTH_QEMU_CPU, as the target needs it), qemu=trixie (Debian trixie's
-    QEMU from a private sysroot, rthlib/newqemu.py; RTH_QEMU wins).
+    QEMU from a private sysroot, rthlib/newqemu.py; RTH_QEMU wins),
+    accel=single (-accel tcg,thread=single: every vCPU on one host thread;
+    accel=mttcg, QEMU's default for these guests, is the same as leaving
+    it out).
     """
     targets = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -80,10 +84,11 @@ def parse_targets(text):
         machine = ''
         cpu = ''
         qemu = ''
+        accel = ''
         append = []
         rest = words[3:]
         while rest and rest[0].startswith(('smp=', 'llvm=', 'machine=', 'append=', 'cpu=',
-                                           'qemu=')):
+                                           'qemu=', 'accel=')):
             key, val = rest[0].split('=', 1)
             if key == 'smp':
                 if not val.isdigit() or int(val) < 1:
@@ -109,13 +114,18 @@ def parse_targets(text):
                     raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
                                        f'(want qemu=system or qemu=trixie)')
                 qemu = val
+            elif key == 'accel':
+                if val not in ('mttcg', 'single'):
+                    raise HarnessError(f'ci/targets:{lineno}: bad {rest[0]} '
+                                       f'(want accel=mttcg or accel=single)')
+                accel = '' if val == 'mttcg' else val
             else:
                 if not val:
                     raise HarnessError(f'ci/targets:{lineno}: empty append=')
                 append.append(val)
             rest = rest[1:]
         targets[name] = Target(name, arch, rest, suites, smp, llvm,
-                               machine, cpu, qemu, append)
+                               machine, cpu, qemu, accel, append)
     return targets
 
 

@@ -39,6 +39,15 @@ class TargetOptionsTest(unittest.TestCase):
         self.assertEqual((t.smp, t.qemu, t.fragments), (2, 'trixie', ['common']))
         with self.assertRaises(common.HarnessError):
             targets.parse_targets('d x86_64 suites=s qemu=9.2 common')
+        # accel=single reaches the QEMU command line; accel=mttcg is QEMU's default
+        s = targets.parse_targets('s x86_64 suites=s smp=2 accel=single common')['s']
+        self.assertEqual((s.accel, s.fragments), ('single', ['common']))
+        cmd = qemu.qemu_cmd(s, 'img')
+        self.assertEqual(cmd[1:3], ['-accel', 'tcg,thread=single'])
+        m = targets.parse_targets('m x86_64 suites=s accel=mttcg common')['m']
+        self.assertNotIn('-accel', qemu.qemu_cmd(m, 'img'))
+        with self.assertRaises(common.HarnessError):
+            targets.parse_targets('d x86_64 suites=s accel=kvm common')
         for bad in ('x x86_64 suites=s machine=mte=on c', 'y arm64 suites=s machine=on c',
                     'z arm64 suites=s append= c', 'w arm64 suites=s cpu=a;b c'):
             with self.assertRaises(common.HarnessError, msg=bad):
