@@ -38,7 +38,8 @@ def cmd_tree(args):
     check_version(src)
     out = args.results or os.path.join(build_root(), 'tree-results.json')
     return run_targets(src, select_targets(args.targets), args.timeout, out,
-                       {'src': src, 'qemu': {t.name: qemu_flavour(t) for t in select_targets(args.targets)}})
+                       {'src': src, 'qemu': {t.name: qemu_flavour(t) for t in select_targets(args.targets)},
+                        'accel': {t.name: t.accel or 'mttcg' for t in select_targets(args.targets)}})
 
 
 def cmd_kunit(args):
@@ -65,7 +66,8 @@ def cmd_kunit(args):
     out = args.results or os.path.join(cache_dir(), 'kunit-results.json')
     return run_targets(repo, [targets[n] for n in names], args.timeout, out,
                        {'base': tag, 'patches': names_applied,
-                        'qemu': {n: qemu_flavour(targets[n]) for n in names}})
+                        'qemu': {n: qemu_flavour(targets[n]) for n in names},
+                        'accel': {n: targets[n].accel or 'mttcg' for n in names}})
 
 
 def cmd_each(args):
