@@ -47,7 +47,8 @@ def parse_sources(text, package):
 
 
 def pick_upload(stanzas, upstream):
-    """The newest stanza whose version is upstream-<debian revision>."""
+    """The stanza whose version is upstream-<debian revision>; with
+    several uploads of one upstream version, the last one listed."""
     mine = [s for s in stanzas
             if s['version'].split(':')[-1].rsplit('-', 1)[0] == upstream]
     if not mine:
