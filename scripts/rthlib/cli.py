@@ -459,7 +459,7 @@ def main(argv=None):
     p.add_argument('--only', help='apply only these patches of the series, e.g. 21,22')
     p.add_argument('--fixes', action='store_true',
                    help=f'apply the fixes part ({FIXES}/) first (with --base-only: alone)')
-    p.add_argument('--accel', help='mttcg (QEMU default) or single '
+    p.add_argument('--accel', choices=('mttcg', 'single'), help='mttcg (QEMU default) or single '
                    '(-accel tcg,thread=single); default: the target\'s '
                    'accel= option, else mttcg')
     p.add_argument('--smp', type=int, help='CPUs instead of the target\'s')

@@ -8,7 +8,7 @@ minus the files Debian removes for the DFSG) with the upload's
 debian/patches applied. `rth.py base --origin` fetches that source
 package with a private apt (a deb-src line for the machine's own Debian
 archive), imports the orig tarball next to the base commit and reports
-which files differ, which Debian patches the upload carries, and whether
+which files differ, how many Debian patches the upload carries, and whether
 any file the series touches is among them. If the archive does not serve
 the source files it says so, with what it could see, and exits non-zero.
 """
