@@ -13,6 +13,7 @@ shared, read-only) into the cache, and all builds are out of tree there.
 import argparse
 import json
 import os
+import shutil
 import sys
 
 from rthlib.base import DEBIAN_SUITE, check_version, ensure_base, read_kernel_version
@@ -87,6 +88,8 @@ def cmd_each(args):
     for k, (name, commit) in enumerate(zip(names, commits), 1):
         if args.first and k < args.first:
             continue
+        if args.last and k > args.last:
+            break
         git(repo, 'checkout', '-q', '-f', commit, quiet=True)
         row = {'patch': name}
         cp_ok, summary = checkpatch(repo, os.path.join(
@@ -323,6 +326,28 @@ def cmd_cover(args):
     return 0
 
 
+MAILS_MARK = '.rth-mails'
+
+
+def prepare_mail_dir(out):
+    """An empty OUT for the would-be mails. A directory an earlier run of
+    rth.py mails wrote (it has MAILS_MARK) is replaced, so that no mail of
+    an older series stays among the new ones; any other non-empty
+    directory is the user's and is refused, untouched."""
+    if os.path.isdir(out) and os.listdir(out):
+        if not os.path.exists(os.path.join(out, MAILS_MARK)):
+            raise HarnessError(f'{out} is not empty and was not written by '
+                               f'rth.py mails: give --out a new or empty '
+                               f'directory (nothing in {out} was changed)')
+        log(f'{out}: replacing the mails of an earlier run')
+        shutil.rmtree(out)
+    elif os.path.exists(out) and not os.path.isdir(out):
+        raise HarnessError(f'{out} exists and is not a directory')
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, MAILS_MARK), 'w') as f:
+        f.write('written by scripts/rth.py mails; replaced by its next run\n')
+
+
 def write_mails(repo, patch_dir, names, out, wide, title):
     """Write patch_dir's cover letter and patches (names) into out with
     To/Cc from get_maintainer.pl plus the wide recipients; return the
@@ -354,6 +379,7 @@ def cmd_mails(args):
     with To/Cc from get_maintainer.pl. Nothing is sent."""
     repo, _ = ensure_base()
     out = os.path.abspath(args.out)
+    prepare_mail_dir(out)
     wide = split_recipients(get_maintainer(
         repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
     sets = [('the whole series (patches/)', os.path.join(REPO, 'patches'),
@@ -424,6 +450,7 @@ def main(argv=None):
                        'each target and run checkpatch --strict per patch')
     p.add_argument('targets', nargs='*', default=['x86_64', 'i386', 'arm64'])
     p.add_argument('--first', type=int, help='start at patch K')
+    p.add_argument('--last', type=int, help='stop after patch K')
     p.add_argument('--fixes', action='store_true',
                    help=f'the fixes part ({FIXES}/) alone on the base instead')
     p.set_defaults(fn=cmd_each)

@@ -69,3 +69,35 @@ class WriteMailsTest(unittest.TestCase):
             self.assertEqual(msg['To'].replace('\n', ''),
                              'A <a@x>, W <w@x>, B <b@x>')
             self.assertEqual(msg['Cc'], 'l@x')
+
+
+class MailDirTest(unittest.TestCase):
+    """cli.prepare_mail_dir: a directory of an earlier run is replaced (no
+    stale mail of an older series stays), a directory the user owns is
+    refused and left as it was."""
+
+    def test_replace_refuse_create(self):
+        import os
+        import tempfile
+        from rthlib import cli
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, 'mails')
+            cli.prepare_mail_dir(out)
+            self.assertEqual(os.listdir(out), [cli.MAILS_MARK])
+            os.makedirs(os.path.join(out, 'parts', '1-old'))
+            for p in ('0037-stale.patch', 'parts/1-old/0001-x.patch'):
+                with open(os.path.join(out, p), 'w') as f:
+                    f.write('old')
+            cli.prepare_mail_dir(out)
+            self.assertEqual(os.listdir(out), [cli.MAILS_MARK])
+            mine = os.path.join(d, 'mine')
+            os.makedirs(mine)
+            with open(os.path.join(mine, 'notes.txt'), 'w') as f:
+                f.write('keep')
+            with self.assertRaisesRegex(common.HarnessError, 'not written by rth.py mails'):
+                cli.prepare_mail_dir(mine)
+            self.assertEqual(os.listdir(mine), ['notes.txt'])
+            empty = os.path.join(d, 'empty')
+            os.makedirs(empty)
+            cli.prepare_mail_dir(empty)
+            self.assertEqual(os.listdir(empty), [cli.MAILS_MARK])

@@ -13,6 +13,7 @@ any file the series touches is among them. If the archive does not serve
 the source files it says so, with what it could see, and exits non-zero.
 """
 
+import functools
 import glob
 import os
 import re
@@ -46,16 +47,73 @@ def parse_sources(text, package):
     return out
 
 
+def _order(c):
+    """dpkg's weight of one non-digit character: ~ before the end, the end
+    before letters, letters before other characters."""
+    if c == '~':
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _cmp_part(a, b):
+    """dpkg's comparison of an upstream version or Debian revision."""
+    while a or b:
+        na = re.match(r'[^0-9]*', a).group(0)
+        nb = re.match(r'[^0-9]*', b).group(0)
+        for i in range(max(len(na), len(nb))):
+            oa = _order(na[i]) if i < len(na) else 0
+            ob = _order(nb[i]) if i < len(nb) else 0
+            if oa != ob:
+                return -1 if oa < ob else 1
+        a, b = a[len(na):], b[len(nb):]
+        da = re.match(r'[0-9]*', a).group(0)
+        db = re.match(r'[0-9]*', b).group(0)
+        if int(da or 0) != int(db or 0):
+            return -1 if int(da or 0) < int(db or 0) else 1
+        a, b = a[len(da):], b[len(db):]
+    return 0
+
+
+def compare_versions(a, b):
+    """-1, 0 or 1 as Debian version a sorts before, with or after b
+    (dpkg --compare-versions: epoch, upstream version, Debian revision)."""
+    def split(v):
+        epoch, _, rest = v.rpartition(':')
+        up, _, rev = rest.rpartition('-') if '-' in rest else (rest, '', '0')
+        return int(epoch or 0), up, rev
+    ea, ua, ra = split(a)
+    eb, ub, rb = split(b)
+    if ea != eb:
+        return -1 if ea < eb else 1
+    return _cmp_part(ua, ub) or _cmp_part(ra, rb)
+
+
+debian_version_key = functools.cmp_to_key(compare_versions)
+
+
+def upstream_names(upstream):
+    """How Debian spells a kernel's upstream version: 7.3.4, and for a .0
+    release both 7.3.0 (the Makefile's SUBLEVEL) and 7.3 (Debian's)."""
+    names = {upstream}
+    if upstream.endswith('.0') and upstream.count('.') == 2:
+        names.add(upstream[:-2])
+    return names
+
+
 def pick_upload(stanzas, upstream):
     """The stanza whose version is upstream-<debian revision>; with
-    several uploads of one upstream version, the last one listed."""
+    several uploads of one upstream version, the highest version (dpkg's
+    order), which is what apt-get source fetches by default."""
+    names = upstream_names(upstream)
     mine = [s for s in stanzas
-            if s['version'].split(':')[-1].rsplit('-', 1)[0] == upstream]
+            if s['version'].split(':')[-1].rsplit('-', 1)[0] in names]
     if not mine:
         have = ', '.join(sorted({s['version'] for s in stanzas})) or 'none'
         raise HarnessError(f'no source upload of linux {upstream} in the '
                            f'index (found: {have})')
-    return mine[-1]
+    return max(mine, key=lambda s: debian_version_key(s['version']))
 
 
 def changed_paths(diff_name_status):
@@ -105,6 +163,10 @@ def report_origin(repo, tag, upstream, series_files, state, suite):
                            f'{res.stdout[-2000:]}')
     res = run(['apt-cache', *opts, 'showsrc', 'linux'], check=False,
               capture=True)
+    if res.returncode != 0:
+        raise HarnessError(f'apt-cache showsrc linux (deb-src {uri} {suite}) '
+                           f'failed with exit {res.returncode}:\n'
+                           f'{(res.stdout or "")[-2000:]}')
     upload = pick_upload(parse_sources(res.stdout, 'linux'), upstream)
     lines.append(f'source upload: linux {upload["version"]} '
                  f'({upload["directory"]})')
@@ -136,7 +198,8 @@ def report_origin(repo, tag, upstream, series_files, state, suite):
                   'serve its files (apt-get source --download-only):',
                   *[f'  {e}' for e in errs[:8]]]
         return lines, False
-    orig = glob.glob(os.path.join(dl, f'linux_{upstream}.orig.tar.*'))
+    orig = [g for n in sorted(upstream_names(upstream))
+            for g in glob.glob(os.path.join(dl, f'linux_{n}.orig.tar.*'))]
     deb = glob.glob(os.path.join(dl, 'linux_*.debian.tar.*'))
     if not orig or not deb:
         lines.append(f'NOT COMPARED: no orig/debian tarball in {dl}')
