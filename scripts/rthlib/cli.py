@@ -284,13 +284,18 @@ def cmd_parts(args):
                            f'run scripts/rth.py export BRANCH')
     rows, ok = [], True
     try:
+        dirs = {p['name']: d for d, p in zip(made, defs)}
         for (d, paths), p in zip(made.items(), defs):
             row = {'part': d, 'patches': len(paths)}
+            # a part that comes after others is applied on them, as its
+            # cover letter (and base-commit/prerequisite-patch-id) says
+            under = [x for dep in p['after'] for x in made[dirs[dep]]]
             try:
-                head = am_part(repo, tag, paths, f'part-{p["name"]}', d)
+                head = am_part(repo, tag, under + paths, f'part-{p["name"]}', d)
                 row['git am'] = 'ok'
                 log(f'part {d}: {len(paths)} patch(es) applied with git am on '
-                    f'{tag} alone ({head[:12]})')
+                    f'{tag} ' + (f'after the parts {", ".join(p["after"])}'
+                                 if p['after'] else 'alone') + f' ({head[:12]})')
             except HarnessError as e:
                 row['git am'] = 'FAIL'
                 ok = False

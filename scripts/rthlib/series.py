@@ -176,12 +176,16 @@ def quilt_check(repo, base_tag, branch='series'):
     return True
 
 
-def format_series(repo, base, branch, outdir, cover_text, prefix=None):
+def format_series(repo, base, branch, outdir, cover_text, prefix=None, since=None):
     """git format-patch the branch into outdir; deterministic output
-    (prefix: the subject prefix, git's "PATCH" if None)."""
+    (prefix: the subject prefix, git's "PATCH" if None). With since (a
+    descendant of base), only since..branch is formatted and the commits
+    base..since are named as prerequisite-patch-id lines under
+    base-commit, as for a series that depends on unmerged patches."""
     os.makedirs(outdir, exist_ok=True)
     git(repo, 'config', f'branch.{branch}.description', cover_text, quiet=True)
-    n = int(git_out(repo, 'rev-list', '--count', f'{base}..{branch}'))
+    start = since or base
+    n = int(git_out(repo, 'rev-list', '--count', f'{start}..{branch}'))
     if n == 0:
         return []
     # core.abbrev pinned: by default git abbreviates the blob ids of the
@@ -191,7 +195,7 @@ def format_series(repo, base, branch, outdir, cover_text, prefix=None):
          '--cover-letter', '--cover-from-description=auto', f'--base={base}',
          '--signature=rethook-series', '-o', outdir,
          *([f'--subject-prefix={prefix}'] if prefix else []),
-         f'{base}..{branch}'], quiet=True)
+         f'{start}..{branch}'], quiet=True)
     # The cover letter's Date is "now": pin it to the last commit's date.
     date = git_out(repo, 'log', '-1', '--format=%aD', branch)
     cover = os.path.join(outdir, '0000-cover-letter.patch')
@@ -272,9 +276,11 @@ def parse_range(text, where):
 
 def read_parts(repo_dir=REPO):
     """The per-tree parts, in posting order: dicts with name, patches (series
-    numbers), arches (the KUnit targets the part is built for) and prefix
-    (the subject prefix). Format: 'name range arch,arch prefix words'."""
-    parts = []
+    numbers), arches (the KUnit targets the part is built for), prefix
+    (the subject prefix) and after (the parts it applies on, [] for the
+    base alone). Format: 'name range arch,arch prefix words', and for a
+    part that needs others: 'after name part,part' (parts listed earlier)."""
+    parts, after = [], []
     path = os.path.join(repo_dir, PARTS_FILE)
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -283,6 +289,12 @@ def read_parts(repo_dir=REPO):
                 continue
             fields = line.split(None, 3)
             where = f'{PARTS_FILE}:{n}'
+            if fields[0] == 'after':
+                if len(fields) != 3:
+                    raise HarnessError(f'{where}: want "after name part,part", '
+                                       f'got "{line}"')
+                after.append((where, fields[1], fields[2].split(',')))
+                continue
             if len(fields) != 4:
                 raise HarnessError(f'{where}: want "name range arches prefix", '
                                    f'got "{line}"')
@@ -290,8 +302,25 @@ def read_parts(repo_dir=REPO):
             if not re.fullmatch(r'[a-z0-9-]+', name):
                 raise HarnessError(f'{where}: part name "{name}": use a-z, 0-9, -')
             parts.append({'name': name, 'patches': parse_range(rng, where),
-                          'arches': arches.split(','), 'prefix': prefix})
+                          'arches': arches.split(','), 'prefix': prefix,
+                          'after': []})
+    order = [p['name'] for p in parts]
+    for where, name, deps in after:
+        if name not in order:
+            raise HarnessError(f'{where}: no part named "{name}"')
+        for dep in deps:
+            if dep not in order[:order.index(name)]:
+                raise HarnessError(f'{where}: part {name} can only come after a '
+                                   f'part listed before it; "{dep}" is not')
+        parts[order.index(name)]['after'] = deps
     return parts
+
+
+def part_base_patches(part, parts):
+    """Series numbers of the patches a part applies on (its 'after' parts',
+    in series order); [] for a part that applies on the base alone."""
+    by = {p['name']: p for p in parts}
+    return sorted(k for dep in part['after'] for k in by[dep]['patches'])
 
 
 def check_parts(parts, n_patches):
@@ -341,6 +370,15 @@ def format_parts(repo, base, branch, outroot, repo_dir=REPO):
         for i, p in enumerate(parts, 1):
             pb = f'part-{p["name"]}'
             git(wt, 'checkout', '-q', '-f', '-B', pb, base, quiet=True)
+            for k in part_base_patches(p, parts):
+                res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty',
+                           commits[k - 1]], check=False, capture=True, quiet=True)
+                if res.returncode != 0:
+                    git(wt, 'cherry-pick', '--abort', check=False, quiet=True)
+                    raise HarnessError(f'part {p["name"]}: patch {k} of the parts '
+                                       f'it comes after ({", ".join(p["after"])}) '
+                                       f'does not apply:\n' + res.stdout[-1500:])
+            since = git_out(wt, 'rev-parse', 'HEAD') if p['after'] else None
             for k in p['patches']:
                 res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty',
                            commits[k - 1]], check=False, capture=True, quiet=True)
@@ -349,11 +387,12 @@ def format_parts(repo, base, branch, outroot, repo_dir=REPO):
                     subj = git_out(repo, 'log', '-1', '--format=%s', commits[k - 1])
                     raise HarnessError(
                         f'part {p["name"]}: patch {k} ("{subj}") does not apply '
-                        f'on the base with only the part\'s earlier patches:\n'
-                        + res.stdout[-1500:])
+                        f'on the base with only the part\'s earlier patches'
+                        + (f' and the parts it comes after' if p['after'] else '')
+                        + ':\n' + res.stdout[-1500:])
             d = os.path.join(outroot, part_dir(i, p))
             out[part_dir(i, p)] = format_series(wt, base, pb, d, part_cover(p, repo_dir),
-                                                prefix=p['prefix'])
+                                                prefix=p['prefix'], since=since)
     finally:
         git(wt, 'checkout', '-q', '-f', '--detach', base, quiet=True)
     return out

@@ -294,6 +294,55 @@ class PartsTest(unittest.TestCase):
             with self.assertRaisesRegex(common.HarnessError, 'ci/parts:1: want'):
                 series.read_parts(d)
 
+    def test_after_parts(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'ci'))
+            self.write_parts(d, 'lib 1 x86_64 PATCH\narch 2 arm64 PATCH\nliby 3 x86_64 PATCH\n'
+                                'after liby lib,arch\n')
+            parts = series.read_parts(d)
+            self.assertEqual([p['after'] for p in parts], [[], [], ['lib', 'arch']])
+            self.assertEqual(series.part_base_patches(parts[2], parts), [1, 2])
+            self.write_parts(d, 'lib 1 x86_64 PATCH\nafter lib liby\nliby 3 x86_64 PATCH\n')
+            with self.assertRaisesRegex(common.HarnessError,
+                                        'ci/parts:2: part lib can only come after a part '
+                                        'listed before it; "liby" is not'):
+                series.read_parts(d)
+            self.write_parts(d, 'lib 1 x86_64 PATCH\nafter nope lib\n')
+            with self.assertRaisesRegex(common.HarnessError, 'no part named "nope"'):
+                series.read_parts(d)
+            self.write_parts(d, 'lib 1 x86_64 PATCH\nafter lib\n')
+            with self.assertRaisesRegex(common.HarnessError, 'ci/parts:2: want "after'):
+                series.read_parts(d)
+
+    def test_export_and_git_am_of_a_part_that_comes_after_another(self):
+        with tempfile.TemporaryDirectory() as d:
+            kern, g = self.parts_repo(d, None, None)
+            with ExportTest.tool_repo(d, 'all: three\n\nBody.\n') as repo:
+                # "lib: add y" does not apply without "lib: add x"
+                self.write_parts(repo, 'lib 1 x86_64 PATCH\narch 2 arm64 PATCH\n'
+                                       'liby 3 x86_64 PATCH\n', covers=('lib', 'arch', 'liby'))
+                series.export_series(kern, 'b', 'main', repo_dir=repo)
+                with self.assertRaisesRegex(common.HarnessError,
+                                            'part liby: patch 3 .* does not apply on the '
+                                            "base with only the part's earlier patches:"):
+                    series.export_parts(kern, 'b', 'main', repo_dir=repo)
+                with open(os.path.join(repo, 'ci', 'parts'), 'a') as f:
+                    f.write('after liby lib\n')
+                made = series.export_parts(kern, 'b', 'main', repo_dir=repo)
+                self.assertEqual(made['3-liby'], ['0001-lib-add-y.patch'])
+                with open(os.path.join(repo, 'parts', '3-liby', '0000-cover-letter.patch')) as f:
+                    cover = f.read()
+                base = common.git_out(kern, 'rev-parse', 'b')
+                self.assertIn(f'base-commit: {base}', cover)
+                self.assertEqual(cover.count('prerequisite-patch-id: '), 1)
+                self.assertEqual(series.check_export(kern, 'b', repo_dir=repo), [])
+                parts = series.part_patches(repo)
+                with self.assertRaisesRegex(common.HarnessError, 'does not apply with git am'):
+                    series.am_part(kern, 'b', parts['3-liby'], 'am-y', '3-liby')
+                series.am_part(kern, 'b', parts['1-lib'] + parts['3-liby'], 'am-y', '3-liby')
+                with open(os.path.join(kern, 'f.c')) as f:
+                    self.assertEqual(f.read(), 'int a;\nint x;\nint y;\n')
+
     def test_export_check_and_git_am_alone(self):
         with tempfile.TemporaryDirectory() as d:
             kern, g = self.parts_repo(d, None, None)
