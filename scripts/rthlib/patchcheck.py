@@ -58,9 +58,33 @@ def has_mainline_history(src):
         return False
 
 
+def linked_objects(build_dir):
+    """The objects the last build of build_dir linked (the members of the
+    thin archive vmlinux.a, which kbuild rewrites whenever the set of
+    built-in objects changes, and the modules of modules.order), or None
+    where there is no vmlinux.a to tell."""
+    archive = os.path.join(build_dir, 'vmlinux.a')
+    if not os.path.exists(archive):
+        return None
+    res = run(['ar', 't', archive], check=False, capture=True, quiet=True)
+    if res.returncode != 0:
+        return None
+    objs = {os.path.relpath(m, build_dir) if os.path.isabs(m) else m
+            for m in res.stdout.split()}
+    order = os.path.join(build_dir, 'modules.order')
+    if os.path.exists(order):
+        with open(order) as f:
+            objs.update(ln.strip() for ln in f if ln.strip())
+    return objs
+
+
 def touched_objects(files, arch, build_dir):
-    """Objects of the touched .c/.S files that this build compiles."""
+    """Objects of the touched .c/.S files that this build compiles. An
+    object file left in the build directory by another configuration (an
+    earlier prefix of the series selected the option) does not count:
+    where the build tells which objects it linked, only those do."""
     srcarch = 'x86' if arch in ('x86_64', 'i386') else arch
+    linked = linked_objects(build_dir)
     objs = []
     for f in files:
         if not f.endswith(('.c', '.S')):
@@ -68,8 +92,11 @@ def touched_objects(files, arch, build_dir):
         if f.startswith('arch/') and not f.startswith(f'arch/{srcarch}/'):
             continue
         o = f[:-2] + '.o'
-        if os.path.exists(os.path.join(build_dir, o)):
-            objs.append(o)
+        if not os.path.exists(os.path.join(build_dir, o)):
+            continue
+        if linked is not None and o not in linked:
+            continue
+        objs.append(o)
     return objs
 
 

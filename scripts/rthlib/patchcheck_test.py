@@ -25,6 +25,25 @@ class TouchedObjectsTest(unittest.TestCase):
             self.assertEqual(patchcheck.touched_objects(files, 'arm64', b),
                              ['lib/tests/t.o'])
 
+    def test_stale_object_of_another_config_is_skipped(self):
+        # kernel/trace/rethook.o is left from a build where RETHOOK was
+        # set; vmlinux.a (what this build linked) does not list it
+        with tempfile.TemporaryDirectory() as b:
+            objs = ('kernel/trace/rethook.o', 'kernel/trace/fgraph.o', 'lib/tests/m.o')
+            for o in objs:
+                os.makedirs(os.path.dirname(os.path.join(b, o)), exist_ok=True)
+                with open(os.path.join(b, o), 'w') as f:
+                    f.write('x')
+            subprocess.run(['ar', 'rcT', os.path.join(b, 'vmlinux.a'),
+                            'kernel/trace/fgraph.o'], cwd=b, check=True)
+            with open(os.path.join(b, 'modules.order'), 'w') as f:
+                f.write('lib/tests/m.o\n')
+            files = ['kernel/trace/rethook.c', 'kernel/trace/fgraph.c', 'lib/tests/m.c']
+            self.assertEqual(patchcheck.touched_objects(files, 'arm64', b),
+                             ['kernel/trace/fgraph.o', 'lib/tests/m.o'])
+            os.unlink(os.path.join(b, 'vmlinux.a'))   # cannot tell: all present
+            self.assertEqual(len(patchcheck.touched_objects(files, 'arm64', b)), 3)
+
 
 class SeesChangeTest(unittest.TestCase):
     def test_other_arch_only(self):
