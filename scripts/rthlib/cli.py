@@ -11,10 +11,12 @@ shared, read-only) into the cache, and all builds are out of tree there.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import sys
+import tempfile
 
 from rthlib.base import DEBIAN_SUITE, check_version, ensure_base, read_kernel_version
 from rthlib.boots import format_table as boots_table, run_boots, variant_target
@@ -334,23 +336,61 @@ def cmd_cover(args):
 MAILS_MARK = '.rth-mails'
 
 
-def prepare_mail_dir(out):
-    """An empty OUT for the would-be mails. A directory an earlier run of
-    rth.py mails wrote (it has MAILS_MARK) is replaced, so that no mail of
-    an older series stays among the new ones; any other non-empty
-    directory is the user's and is refused, untouched."""
-    if os.path.isdir(out) and os.listdir(out):
-        if not os.path.exists(os.path.join(out, MAILS_MARK)):
-            raise HarnessError(f'{out} is not empty and was not written by '
-                               f'rth.py mails: give --out a new or empty '
-                               f'directory (nothing in {out} was changed)')
-        log(f'{out}: replacing the mails of an earlier run')
-        shutil.rmtree(out)
-    elif os.path.exists(out) and not os.path.isdir(out):
-        raise HarnessError(f'{out} exists and is not a directory')
+def _sha(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _files_under(d):
+    out = []
+    for root, _, files in os.walk(d):
+        out += [os.path.relpath(os.path.join(root, f), d) for f in files]
+    return sorted(f for f in out if f != MAILS_MARK)
+
+
+def install_mail_dir(staging, out):
+    """Move the mails written in staging to out. out may be new, empty, or
+    what an earlier run installed and nobody changed since (MAILS_MARK
+    lists each file with its sha256); its files are then replaced, so no
+    mail of an older series stays. Anything else in out -- a file the
+    user edited (the sign-off the mails ask for) or added, or a directory
+    rth.py never wrote -- stops it: out is left as it was and the new
+    mails stay in staging, which the error names."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise HarnessError(f'{out} exists and is not a directory; the new mails '
+                           f'are in {staging}')
+    old = _files_under(out) if os.path.isdir(out) else []
+    if old:
+        mark = os.path.join(out, MAILS_MARK)
+        if not os.path.exists(mark):
+            raise HarnessError(f'{out} is not empty and was not written by rth.py '
+                               f'mails: nothing in it was changed; the new mails '
+                               f'are in {staging}')
+        with open(mark) as f:
+            manifest = json.load(f)
+        changed = [f for f in old if manifest.get(f) != _sha(os.path.join(out, f))]
+        if changed:
+            raise HarnessError(f'{out}: {len(changed)} file(s) changed or added '
+                               f'since rth.py mails wrote it ({", ".join(changed[:5])}'
+                               f'{", ..." if len(changed) > 5 else ""}): nothing in '
+                               f'it was changed; the new mails are in {staging}')
+        for f in old:
+            os.unlink(os.path.join(out, f))
+        for root, dirs, _ in os.walk(out, topdown=False):
+            for d in dirs:
+                if not os.listdir(os.path.join(root, d)):
+                    os.rmdir(os.path.join(root, d))
+        log(f'{out}: replaced the {len(old)} mail file(s) of an earlier run')
     os.makedirs(out, exist_ok=True)
+    manifest = {}
+    for f in _files_under(staging):
+        dst = os.path.join(out, f)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.move(os.path.join(staging, f), dst)
+        manifest[f] = _sha(dst)
     with open(os.path.join(out, MAILS_MARK), 'w') as f:
-        f.write('written by scripts/rth.py mails; replaced by its next run\n')
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_mails(repo, patch_dir, names, out, wide, title):
@@ -383,37 +423,44 @@ def cmd_mails(args):
     """The would-be mails: patches/ (and with --parts, each part of parts/)
     with To/Cc from get_maintainer.pl. Nothing is sent."""
     repo, _ = ensure_base()
-    out = os.path.abspath(args.out)
-    prepare_mail_dir(out)
-    wide = split_recipients(get_maintainer(
-        repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
-    sets = [('the whole series (patches/)', os.path.join(REPO, 'patches'),
-             read_series(os.path.join(REPO, 'series')), out)]
-    if args.parts:
-        parts = part_patches()
-        if not parts:
-            raise HarnessError(f'{os.path.join(REPO, PARTS)}: no exported '
-                               f'parts; run rth.py export first')
-        for part, paths in parts.items():
-            d = os.path.join(REPO, PARTS, part)
-            sets.append((f'part {part} (parts/{part}/)', d,
-                         [os.path.basename(x) for x in paths],
-                         os.path.join(out, 'parts', part)))
-    report = ['# Would-be mails (nothing sent); recipients from '
-              'scripts/get_maintainer.pl --no-git on each patch, plus '
-              'the maintainers of ' + ', '.join(SERIES_WIDE_FILES) +
-              ' on every patch', '']
-    total = 0
-    for title, d, names, o in sets:
-        if not names:
-            raise HarnessError(f'{d}: series is empty: nothing to mail')
-        lines, _ = write_mails(repo, d, names, o, wide, title)
-        report += lines
-        total += len(names) + 1
-    with open(os.path.join(out, 'recipients.md'), 'w') as f:
-        f.write('\n'.join(report) + '\n')
+    final = os.path.abspath(args.out)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    # written beside OUT first: a failure half-way leaves OUT as it was
+    out = tempfile.mkdtemp(prefix='.rth-mails-', dir=os.path.dirname(final))
+    try:
+        wide = split_recipients(get_maintainer(
+            repo, *[a for f in SERIES_WIDE_FILES for a in ('-f', f)]))
+        sets = [('the whole series (patches/)', os.path.join(REPO, 'patches'),
+                 read_series(os.path.join(REPO, 'series')), out)]
+        if args.parts:
+            parts = part_patches()
+            if not parts:
+                raise HarnessError(f'{os.path.join(REPO, PARTS)}: no exported '
+                                   f'parts; run rth.py export first')
+            for part, paths in parts.items():
+                d = os.path.join(REPO, PARTS, part)
+                sets.append((f'part {part} (parts/{part}/)', d,
+                             [os.path.basename(x) for x in paths],
+                             os.path.join(out, 'parts', part)))
+        report = ['# Would-be mails (nothing sent); recipients from '
+                  'scripts/get_maintainer.pl --no-git on each patch, plus '
+                  'the maintainers of ' + ', '.join(SERIES_WIDE_FILES) +
+                  ' on every patch', '']
+        total = 0
+        for title, d, names, o in sets:
+            if not names:
+                raise HarnessError(f'{d}: series is empty: nothing to mail')
+            lines, _ = write_mails(repo, d, names, o, wide, title)
+            report += lines
+            total += len(names) + 1
+        with open(os.path.join(out, 'recipients.md'), 'w') as f:
+            f.write('\n'.join(report) + '\n')
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    install_mail_dir(out, final)
     print('\n'.join(report))
-    log(f'{total} mail(s) under {out} ({out}/recipients.md); read them, then '
+    log(f'{total} mail(s) under {final} ({final}/recipients.md); read them, then '
         f'send with git send-email (after adding your Signed-off-by)')
     return 0
 

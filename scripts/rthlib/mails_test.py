@@ -72,32 +72,77 @@ class WriteMailsTest(unittest.TestCase):
 
 
 class MailDirTest(unittest.TestCase):
-    """cli.prepare_mail_dir: a directory of an earlier run is replaced (no
-    stale mail of an older series stays), a directory the user owns is
-    refused and left as it was."""
+    """cmd_mails writes beside OUT and then installs: an OUT an earlier run
+    wrote and nobody changed is replaced (no stale mail of an older series
+    stays); an edited or added file, or a directory rth.py never wrote,
+    stops it with OUT untouched and the new mails kept."""
 
-    def test_replace_refuse_create(self):
+    def run_mails(self, out, names, fail=False):
+        import argparse
+        import os
+        from unittest import mock
+        from rthlib import cli
+
+        def write_mails(repo, d, nms, o, wide, title):
+            if fail:
+                raise common.HarnessError('get_maintainer.pl failed')
+            os.makedirs(o, exist_ok=True)
+            for n in nms:
+                with open(os.path.join(o, n), 'w') as f:
+                    f.write(n)
+            return [f'## {title}'], set()
+        with mock.patch.object(cli, 'ensure_base', lambda: ('/repo', 'b')), \
+                mock.patch.object(cli, 'get_maintainer', lambda *a: ''), \
+                mock.patch.object(cli, 'read_series', lambda p: list(names)), \
+                mock.patch.object(cli, 'write_mails', write_mails):
+            return cli.cmd_mails(argparse.Namespace(out=out, parts=False))
+
+    def listing(self, d):
+        import os
+        return sorted(os.path.relpath(os.path.join(r, f), d)
+                      for r, _, fs in os.walk(d) for f in fs)
+
+    def test_replace_refuse_keep(self):
         import os
         import tempfile
         from rthlib import cli
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, 'mails')
-            cli.prepare_mail_dir(out)
-            self.assertEqual(os.listdir(out), [cli.MAILS_MARK])
-            os.makedirs(os.path.join(out, 'parts', '1-old'))
-            for p in ('0037-stale.patch', 'parts/1-old/0001-x.patch'):
-                with open(os.path.join(out, p), 'w') as f:
-                    f.write('old')
-            cli.prepare_mail_dir(out)
-            self.assertEqual(os.listdir(out), [cli.MAILS_MARK])
+            self.assertEqual(self.run_mails(out, ['0001-a.patch', '0037-old.patch']), 0)
+            self.assertEqual(self.listing(out), [cli.MAILS_MARK, '0001-a.patch',
+                                                 '0037-old.patch', 'recipients.md'])
+            # a rerun on a shorter series: the old 0037 does not stay
+            self.run_mails(out, ['0001-a.patch'])
+            self.assertEqual(self.listing(out), [cli.MAILS_MARK, '0001-a.patch',
+                                                 'recipients.md'])
+            # the user signs a mail: the next run refuses, changes nothing
+            with open(os.path.join(out, '0001-a.patch'), 'a') as f:
+                f.write('Signed-off-by: Me <me@x>\n')
+            with self.assertRaisesRegex(common.HarnessError,
+                                        r'1 file\(s\) changed or added .*0001-a.patch'
+                                        r'.*the new mails are in (\S+)$') as cm:
+                self.run_mails(out, ['0001-b.patch'])
+            with open(os.path.join(out, '0001-a.patch')) as f:
+                self.assertIn('Signed-off-by: Me', f.read())
+            kept = str(cm.exception).rsplit(' ', 1)[1]
+            self.assertEqual(self.listing(kept), ['0001-b.patch', 'recipients.md'])
+            # a directory of the user's own
             mine = os.path.join(d, 'mine')
             os.makedirs(mine)
             with open(os.path.join(mine, 'notes.txt'), 'w') as f:
                 f.write('keep')
             with self.assertRaisesRegex(common.HarnessError, 'not written by rth.py mails'):
-                cli.prepare_mail_dir(mine)
-            self.assertEqual(os.listdir(mine), ['notes.txt'])
-            empty = os.path.join(d, 'empty')
-            os.makedirs(empty)
-            cli.prepare_mail_dir(empty)
-            self.assertEqual(os.listdir(empty), [cli.MAILS_MARK])
+                self.run_mails(mine, ['0001-a.patch'])
+            self.assertEqual(self.listing(mine), ['notes.txt'])
+
+    def test_failure_leaves_out_and_no_staging(self):
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, 'mails')
+            self.run_mails(out, ['0001-a.patch'])
+            before = self.listing(out)
+            with self.assertRaisesRegex(common.HarnessError, 'get_maintainer.pl failed'):
+                self.run_mails(out, ['0002-b.patch'], fail=True)
+            self.assertEqual(self.listing(out), before)
+            self.assertEqual(sorted(os.listdir(d)), ['mails'])

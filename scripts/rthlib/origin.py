@@ -80,7 +80,9 @@ def compare_versions(a, b):
     """-1, 0 or 1 as Debian version a sorts before, with or after b
     (dpkg --compare-versions: epoch, upstream version, Debian revision)."""
     def split(v):
-        epoch, _, rest = v.rpartition(':')
+        # the epoch ends at the first colon (the upstream version may hold
+        # more), the revision starts after the last hyphen
+        epoch, _, rest = v.partition(':') if ':' in v else ('0', '', v)
         up, _, rev = rest.rpartition('-') if '-' in rest else (rest, '', '0')
         return int(epoch or 0), up, rev
     ea, ua, ra = split(a)
@@ -108,7 +110,7 @@ def pick_upload(stanzas, upstream):
     order), which is what apt-get source fetches by default."""
     names = upstream_names(upstream)
     mine = [s for s in stanzas
-            if s['version'].split(':')[-1].rsplit('-', 1)[0] in names]
+            if s['version'].split(':', 1)[-1].rsplit('-', 1)[0] in names]
     if not mine:
         have = ', '.join(sorted({s['version'] for s in stanzas})) or 'none'
         raise HarnessError(f'no source upload of linux {upstream} in the '

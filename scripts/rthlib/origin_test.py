@@ -36,11 +36,19 @@ class OriginTest(unittest.TestCase):
 
     def test_highest_upload_wins(self):
         # apt-cache lists uploads in no promised order: the highest
-        # version (dpkg's order) is picked, not the last listed
-        text = SOURCES.replace('Version: 7.2.12-1~bpo13+1', 'Version: 7.3.4-2~bpo13+1') + \
-            '\nPackage: linux\nVersion: 7.3.4-1\n'
+        # version in dpkg's order is picked, neither the first nor the last
+        # listed, nor the highest string (7.3.4-9 > 7.3.4-10 as strings;
+        # 7.3.4-1~bpo13+1 > 7.3.4-1 as strings)
+        text = ''.join(f'Package: linux\nVersion: {v}\n\n' for v in
+                       ('7.3.4-9', '7.3.4-1~bpo13+1', '7.3.4-10', '7.3.4-1', '7.3.4-9~bpo13+1'))
         up = origin.pick_upload(origin.parse_sources(text, 'linux'), '7.3.4')
-        self.assertEqual(up['version'], '7.3.4-2~bpo13+1')
+        self.assertEqual(up['version'], '7.3.4-10')
+        # an epoch, and an upstream version holding a colon
+        self.assertEqual(origin.compare_versions('1:2:3-1', '1:2:4-1'), -1)
+        self.assertEqual(origin.compare_versions('1:7.3-1', '7.4-1'), 1)
+        up = origin.pick_upload(origin.parse_sources(
+            'Package: linux\nVersion: 1:7.3.4-1\n', 'linux'), '7.3.4')
+        self.assertEqual(up['version'], '1:7.3.4-1')
 
     def test_compare_versions_as_dpkg(self):
         order = ['7.3.4-1~bpo13+1', '7.3.4-1~bpo13+2', '7.3.4-1', '7.3.4-1+b1',
