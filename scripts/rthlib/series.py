@@ -355,6 +355,17 @@ def part_cover(part, repo_dir=REPO):
         return render_cover(f.read(), cover_tables())
 
 
+def _cherry_pick(wt, commit):
+    """Cherry-pick commit in wt; None if it applied, else the failed run
+    (the cherry-pick aborted)."""
+    res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty', commit],
+              check=False, capture=True, quiet=True)
+    if res.returncode == 0:
+        return None
+    git(wt, 'cherry-pick', '--abort', check=False, quiet=True)
+    return res
+
+
 def format_parts(repo, base, branch, outroot, repo_dir=REPO):
     """Each part as its own series: its patches cherry-picked onto the base
     (nothing else), then git format-patch with its own cover letter and
@@ -371,19 +382,15 @@ def format_parts(repo, base, branch, outroot, repo_dir=REPO):
             pb = f'part-{p["name"]}'
             git(wt, 'checkout', '-q', '-f', '-B', pb, base, quiet=True)
             for k in part_base_patches(p, parts):
-                res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty',
-                           commits[k - 1]], check=False, capture=True, quiet=True)
-                if res.returncode != 0:
-                    git(wt, 'cherry-pick', '--abort', check=False, quiet=True)
+                res = _cherry_pick(wt, commits[k - 1])
+                if res is not None:
                     raise HarnessError(f'part {p["name"]}: patch {k} of the parts '
                                        f'it comes after ({", ".join(p["after"])}) '
                                        f'does not apply:\n' + res.stdout[-1500:])
             since = git_out(wt, 'rev-parse', 'HEAD') if p['after'] else None
             for k in p['patches']:
-                res = run(['git', *GIT_ID, '-C', wt, 'cherry-pick', '--allow-empty',
-                           commits[k - 1]], check=False, capture=True, quiet=True)
-                if res.returncode != 0:
-                    git(wt, 'cherry-pick', '--abort', check=False, quiet=True)
+                res = _cherry_pick(wt, commits[k - 1])
+                if res is not None:
                     subj = git_out(repo, 'log', '-1', '--format=%s', commits[k - 1])
                     raise HarnessError(
                         f'part {p["name"]}: patch {k} ("{subj}") does not apply '
