@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of rthlib/cli.py: the per-tree parts' object compile (rth.py parts
+--objects, the test command's parts check).
+"""
+
+import os
+import tempfile
+import unittest
+from types import SimpleNamespace
+from unittest import mock
+
+from rthlib import cli
+from rthlib.common import HarnessError
+
+PATCH = '''Subject: [PATCH 1/1] x
+
+diff --git a/kernel/trace/fgraph.c b/kernel/trace/fgraph.c
+--- a/kernel/trace/fgraph.c
++++ b/kernel/trace/fgraph.c
+diff --git a/include/linux/ftrace.h b/include/linux/ftrace.h
+diff --git a/arch/arm64/kernel/rethook.c b/arch/arm64/kernel/rethook.c
+'''
+
+
+class PartObjectsTest(unittest.TestCase):
+    def setUp(self):
+        self.d = tempfile.TemporaryDirectory()
+        self.addCleanup(self.d.cleanup)
+        self.patch = os.path.join(self.d.name, '0001-x.patch')
+        with open(self.patch, 'w') as f:
+            f.write(PATCH)
+        self.t = SimpleNamespace(name='x86_64', arch='x86_64', cross='',
+                                 llvm='', cc='gcc')
+        # the KUnit build directory: fgraph.o was built and linked
+        self.b = os.path.join(self.d.name, 'x86_64')
+        os.makedirs(os.path.join(self.b, 'kernel/trace'))
+        open(os.path.join(self.b, 'kernel/trace/fgraph.o'), 'w').close()
+
+    def compile(self, rc, out=''):
+        made = []
+
+        def fake_run(cmd, **kw):
+            made.append(cmd)
+            return SimpleNamespace(returncode=rc, stdout=out, stderr='')
+        with mock.patch.object(cli, 'build_root', return_value=self.d.name), \
+                mock.patch.object(cli, 'configure') as conf, \
+                mock.patch.object(cli, 'run', side_effect=fake_run):
+            res = cli.compile_part_objects('/src', self.t, [self.patch], 'p')
+        return res, made, conf
+
+    def test_compiles_this_arch_objects_the_build_made(self):
+        res, made, conf = self.compile(0)
+        self.assertEqual(res, 'ok (1 objects)')
+        self.assertTrue(conf.called)
+        # the x86_64 build: fgraph.o only (no arm64 file, no header object)
+        self.assertEqual(made[0][-1], 'kernel/trace/fgraph.o')
+        self.assertNotIn('arch/arm64/kernel/rethook.o', made[0])
+
+    def test_compile_error_fails_with_the_error_lines(self):
+        with self.assertRaises(HarnessError) as cm:
+            self.compile(2, 'kernel/trace/fgraph.c:10:1: error: expected ;\n'
+                         'make: *** [fgraph.o] Error 1\n')
+        self.assertIn('fgraph.c:10:1: error', str(cm.exception))
+
+    def test_nothing_in_config_is_said(self):
+        os.unlink(os.path.join(self.b, 'kernel/trace/fgraph.o'))
+        res, made, conf = self.compile(0)
+        self.assertEqual(res, 'none in config')
+        self.assertEqual(made, [])
+        self.assertFalse(conf.called)
+
+
+if __name__ == '__main__':
+    unittest.main()
