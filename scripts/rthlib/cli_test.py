@@ -31,16 +31,16 @@ class PartObjectsTest(unittest.TestCase):
             f.write(PATCH)
         self.t = SimpleNamespace(name='x86_64', arch='x86_64', cross='',
                                  llvm='', cc='gcc')
-        # the KUnit build directory: fgraph.o was built and linked
         self.b = os.path.join(self.d.name, 'x86_64')
         os.makedirs(os.path.join(self.b, 'kernel/trace'))
-        open(os.path.join(self.b, 'kernel/trace/fgraph.o'), 'w').close()
 
-    def compile(self, rc, out=''):
+    def compile(self, rc, out='', builds=('kernel/trace/fgraph.o',)):
         made = []
 
         def fake_run(cmd, **kw):
             made.append(cmd)
+            for o in builds:      # what make DIR/ compiles in this config
+                open(os.path.join(self.b, o), 'w').close()
             return SimpleNamespace(returncode=rc, stdout=out, stderr='')
         with mock.patch.object(cli, 'build_root', return_value=self.d.name), \
                 mock.patch.object(cli, 'configure') as conf, \
@@ -48,13 +48,14 @@ class PartObjectsTest(unittest.TestCase):
             res = cli.compile_part_objects('/src', self.t, [self.patch], 'p')
         return res, made, conf
 
-    def test_compiles_this_arch_objects_the_build_made(self):
+    def test_compiles_the_directories_of_this_arch_files(self):
         res, made, conf = self.compile(0)
         self.assertEqual(res, 'ok (1 objects)')
         self.assertTrue(conf.called)
-        # the x86_64 build: fgraph.o only (no arm64 file, no header object)
-        self.assertEqual(made[0][-1], 'kernel/trace/fgraph.o')
-        self.assertNotIn('arch/arm64/kernel/rethook.o', made[0])
+        # make DIR/ of the x86_64 files only: no arm64 directory, and the
+        # header is no directory to build
+        self.assertEqual(made[0][-1], 'kernel/trace/')
+        self.assertNotIn('arch/arm64/kernel/', made[0])
 
     def test_compile_error_fails_with_the_error_lines(self):
         with self.assertRaises(HarnessError) as cm:
@@ -62,8 +63,21 @@ class PartObjectsTest(unittest.TestCase):
                          'make: *** [fgraph.o] Error 1\n')
         self.assertIn('fgraph.c:10:1: error', str(cm.exception))
 
-    def test_nothing_in_config_is_said(self):
-        os.unlink(os.path.join(self.b, 'kernel/trace/fgraph.o'))
+    def test_an_object_the_config_does_not_build_is_not_counted(self):
+        # an fgraph.o left by the series' build, which make DIR/ did not
+        # compile for the part's configuration
+        old = os.path.join(self.b, 'kernel/trace/fgraph.o')
+        open(old, 'w').close()
+        os.utime(old, (1, 1))
+        res, made, conf = self.compile(0, builds=())
+        self.assertEqual(res, 'none in config')
+        self.assertEqual(len(made), 1)
+
+    def test_no_file_of_this_arch(self):
+        self.t = SimpleNamespace(name='arm64', arch='arm64', cross='',
+                                 llvm='', cc='gcc')
+        with open(self.patch, 'w') as f:
+            f.write('diff --git a/arch/x86/kernel/rethook.c b/arch/x86/kernel/rethook.c\n')
         res, made, conf = self.compile(0)
         self.assertEqual(res, 'none in config')
         self.assertEqual(made, [])
