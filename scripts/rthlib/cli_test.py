@@ -83,6 +83,54 @@ class PartObjectsTest(unittest.TestCase):
         self.assertEqual(made, [])
         self.assertFalse(conf.called)
 
+    def test_a_file_the_series_build_never_compiled_needs_no_configure(self):
+        # the series' build of the target is there (vmlinux) and left no
+        # .fgraph.o.cmd: the part's configuration, a subset, builds none
+        open(os.path.join(self.b, 'vmlinux'), 'w').close()
+        res, made, conf = self.compile(0)
+        self.assertEqual(res, 'none in config')
+        self.assertEqual(made, [])
+        self.assertFalse(conf.called)
+
+    def test_a_file_the_series_build_compiled_is_compiled_for_the_part(self):
+        open(os.path.join(self.b, 'vmlinux'), 'w').close()
+        open(os.path.join(self.b, 'kernel/trace/.fgraph.o.cmd'), 'w').close()
+        res, made, conf = self.compile(0)
+        self.assertEqual(res, 'ok (1 objects)')
+        self.assertTrue(conf.called)
+        self.assertEqual(made[0][-1], 'kernel/trace/')
+
+
+class PartsExportCheckTest(unittest.TestCase):
+    def run_parts(self, no_check):
+        args = SimpleNamespace(build=False, objects=False,
+                               no_export_check=no_check)
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(cli, 'ensure_base', return_value=('/src', 'b')), \
+                mock.patch.object(cli, 'check_export', return_value=[]) as chk, \
+                mock.patch.object(cli, 'part_patches', return_value={}), \
+                mock.patch.object(cli, 'read_parts', return_value=[]), \
+                mock.patch.object(cli, 'git'), \
+                mock.patch.object(cli, 'cache_dir', return_value=d), \
+                mock.patch('builtins.print'):
+            self.assertEqual(cli.cmd_parts(args), 0)
+        return chk
+
+    def test_the_export_is_checked_by_default(self):
+        self.assertTrue(self.run_parts(False).called)
+
+    def test_no_export_check_skips_it(self):
+        self.assertFalse(self.run_parts(True).called)
+
+    def test_a_differing_export_fails(self):
+        args = SimpleNamespace(build=False, objects=False, no_export_check=False)
+        with mock.patch.object(cli, 'ensure_base', return_value=('/src', 'b')), \
+                mock.patch.object(cli, 'check_export',
+                                  return_value=['patches/0001-x.patch differs']):
+            with self.assertRaises(HarnessError) as cm:
+                cli.cmd_parts(args)
+        self.assertIn('0001-x.patch differs', str(cm.exception))
+
 
 if __name__ == '__main__':
     unittest.main()
