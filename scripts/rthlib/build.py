@@ -65,4 +65,32 @@ def _build_locked(src, target, b, allow_undefined, lock):
         raise HarnessError(f'build of {target.name} failed; see {logf}:\n  ' +
                            '\n  '.join(errs[-20:] or tail[-20:]))
     log(f'built {target.name} in {time.time() - t0:.0f} s')
+    write_built_from(src, b)
     return os.path.join(b, target.image)
+
+
+BUILT_FROM = '.rth-built-from'
+
+
+def write_built_from(src, b):
+    """Record in <b>/.rth-built-from the commit of src just built there
+    (nothing if src is no git tree), so that a later step can tell whose
+    build the directory holds: rth.py parts --objects trusts the .o.cmd
+    files of the series' own build only."""
+    res = subprocess.run(['git', '-C', src, 'rev-parse', 'HEAD'],
+                         capture_output=True, text=True, check=False)
+    path = os.path.join(b, BUILT_FROM)
+    if res.returncode == 0:
+        with open(path, 'w') as f:
+            f.write(res.stdout.strip() + '\n')
+    elif os.path.exists(path):
+        os.unlink(path)
+
+
+def built_from(b):
+    """The commit write_built_from() recorded for <b>, or None."""
+    try:
+        with open(os.path.join(b, BUILT_FROM)) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None

@@ -23,7 +23,7 @@ import time
 from rthlib.base import DEBIAN_SUITE, check_version, ensure_base, read_kernel_version
 from rthlib.boots import format_table as boots_table, run_boots, variant_target
 from rthlib.qemu import qemu_flavour
-from rthlib.build import build, build_root
+from rthlib.build import build, build_root, built_from, lock_build_dir
 from rthlib.common import HarnessError, REPO, cache_dir, git, git_out, log, run
 from rthlib.kunit import run_targets
 from rthlib.origin import report_origin, series_paths
@@ -274,63 +274,94 @@ def cmd_export(args):
     return 0
 
 
-def compile_part_objects(repo, target, paths, label):
+# Files a part may touch that Kbuild does not build from the kernel's
+# Makefiles: the BPF selftests, host tools, documentation
+NOT_KBUILD = ('tools/', 'scripts/', 'Documentation/', 'usr/')
+
+
+def kbuild_object(src):
+    """What Kbuild makes of a source file in its directory: foo.lds.S ->
+    foo.lds, asm-offsets.c -> asm-offsets.s, anything else foo.o."""
+    if src.endswith('.lds.S'):
+        return src[:-2]
+    if os.path.basename(src) == 'asm-offsets.c':
+        return src[:-2] + '.s'
+    return src[:-2] + '.o'
+
+
+def compile_part_objects(repo, target, paths, label, series_head=None):
     """Compile, in target's KUnit build directory, the directories of the
     .c and .S files that a part's own patches touch (make DIR/: what the
     part's configuration builds there, nothing else; a file the series
     enables but the part alone does not, arm64's rethook.c in the tracing
     part, is left out as a build of the part leaves it out): a minute,
     where a full build of each part costs a cold CI run half an hour (its
-    headers change most of the kernel's objects). 'ok (N objects)' with
-    N the touched files' objects compiled, or 'none in config' (without
-    configuring the part when the series' build of the target, already
-    there, compiled none of the files)."""
+    headers change most of the kernel's objects). Only a compile: a link
+    error, or a header change that breaks a file outside these
+    directories, is for the full build (parts --build, the main job).
+
+    'ok (N objects)' with N the touched files' objects make built (each
+    is deleted first, so one that is there afterwards was built for this
+    configuration), or 'none in config'. When the directory holds the
+    series' own build (series_head: the commit rth.py kunit built there,
+    .rth-built-from) and that build compiled none of the files (no
+    .NAME.o.cmd), 'none in config' without configuring the part."""
     files = []
     for pth in paths:
         with open(pth, errors='replace') as f:
             files += re.findall(r'^diff --git a/(\S+) b/', f.read(), re.M)
     srcarch = 'x86' if target.arch in ('x86_64', 'i386') else target.arch
     srcs = sorted({f for f in files if f.endswith(('.c', '.S')) and
+                   not f.startswith(NOT_KBUILD) and
                    (not f.startswith('arch/') or f.startswith(f'arch/{srcarch}/'))})
     if not srcs:
         log(f'part {label} on {target.name}: none of its files is a .c or .S '
-            f'file this arch builds')
+            f'file of the kernel\'s build for this arch')
         return 'none in config'
     b = os.path.join(build_root(), target.name)
-    # The series' own build of this target (the KUnit build just made)
-    # left a .NAME.o.cmd for every object its configuration compiles. The
-    # series only adds to a part's configuration (Kconfig selects), so a
-    # file the series' build never compiled is not compiled for the part
-    # either: say so without a configuration of the part (half a minute
-    # per target; the bpf part on the KUnit targets).
-    if os.path.exists(os.path.join(b, 'vmlinux')) and not any(
-            os.path.exists(os.path.join(b, os.path.dirname(f),
-                                        '.' + os.path.basename(f)[:-2] + '.o.cmd'))
-            for f in srcs):
+    lock = lock_build_dir(b)
+    try:
+        return _compile_part_locked(repo, target, srcs, label, series_head,
+                                    b, lock)
+    finally:
+        os.close(lock)
+
+
+def _compile_part_locked(repo, target, srcs, label, series_head, b, lock):
+    objs = {f: kbuild_object(f) for f in srcs}
+    # A part's configuration is the series' but for what later patches
+    # select, so a file the series' build never compiled is, as a rule,
+    # not compiled for the part either (the bpf part on the KUnit targets:
+    # no BPF). Half a minute per target saved; only on the series' build.
+    if series_head and built_from(b) == series_head and not any(
+            os.path.exists(os.path.join(b, os.path.dirname(o),
+                                        '.' + os.path.basename(o) + '.cmd'))
+            for o in objs.values()):
         log(f'part {label} on {target.name}: the series\' build of '
-            f'{target.name} compiles none of {" ".join(srcs)}, so neither '
-            f'does the part\'s')
+            f'{target.name} ({series_head[:12]}) compiled none of '
+            f'{" ".join(srcs)}; the part is not configured')
         return 'none in config'
     configure(repo, b, target, allow_undefined=True)
+    for o in objs.values():
+        if os.path.exists(os.path.join(b, o)):
+            os.unlink(os.path.join(b, o))
     dirs = sorted({os.path.dirname(f) + '/' for f in srcs})
-    t0 = time.time()
     res = run(make_cmd(repo, b, target, *dirs), check=False, capture=True,
-              quiet=True)
+              quiet=True, pass_fds=(lock,))
     if res.returncode != 0:
         out = ((res.stdout or '') + (res.stderr or '')).splitlines()
         errs = [ln for ln in out if 'error' in ln.lower()]
         raise HarnessError(f'part {label}: {" ".join(dirs)} do not compile:\n  '
                            + '\n  '.join((errs or out)[-20:]))
-    objs = [f[:-2] + '.o' for f in srcs
-            if os.path.exists(os.path.join(b, f[:-2] + '.o')) and
-            os.path.getmtime(os.path.join(b, f[:-2] + '.o')) >= t0 - 1]
-    if not objs:
+    built = [o for o in objs.values() if os.path.exists(os.path.join(b, o))]
+    if not built:
         log(f'part {label} on {target.name}: its configuration builds none '
-            f'of {" ".join(srcs)}')
+            f'of {" ".join(srcs)} (make {" ".join(dirs)})')
         return 'none in config'
-    log(f'part {label} on {target.name}: {" ".join(dirs)} compiled, its '
-        f'objects among them: {" ".join(objs)}')
-    return f'ok ({len(objs)} objects)'
+    bdirs = sorted({os.path.dirname(o) + '/' for o in built})
+    log(f'part {label} on {target.name}: {" ".join(bdirs)} compiled, with '
+        f'the part\'s {" ".join(built)}')
+    return f'ok ({len(built)} objects)'
 
 
 def cmd_parts(args):
@@ -350,6 +381,11 @@ def cmd_parts(args):
     if len(made) != len(defs):
         raise HarnessError(f'{PARTS}/ has {len(made)} part(s), ci/parts {len(defs)}: '
                            f'run scripts/rth.py export BRANCH')
+    # the commit rth.py kunit built the series at (.rth-built-from of the
+    # build directories): compile_part_objects() trusts only its builds
+    series_head = run(['git', '-C', repo, 'rev-parse', '-q', '--verify',
+                       'series^{commit}'], check=False, capture=True,
+                      quiet=True).stdout.strip() or None
     rows, ok = [], True
     try:
         dirs = {p['name']: d for d, p in zip(made, defs)}
@@ -377,7 +413,8 @@ def cmd_parts(args):
                             build(repo, t, allow_undefined=True)
                             row[t.name] = 'ok'
                         else:
-                            row[t.name] = compile_part_objects(repo, t, paths, d)
+                            row[t.name] = compile_part_objects(
+                                repo, t, paths, d, series_head)
                     except HarnessError as e:
                         row[t.name] = 'FAIL'
                         ok = False

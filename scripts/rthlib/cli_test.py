@@ -34,19 +34,27 @@ class PartObjectsTest(unittest.TestCase):
         self.b = os.path.join(self.d.name, 'x86_64')
         os.makedirs(os.path.join(self.b, 'kernel/trace'))
 
-    def compile(self, rc, out='', builds=('kernel/trace/fgraph.o',)):
+    def compile(self, rc, out='', builds=('kernel/trace/fgraph.o',),
+                series_head=None):
         made = []
 
         def fake_run(cmd, **kw):
             made.append(cmd)
-            for o in builds:      # what make DIR/ compiles in this config
-                open(os.path.join(self.b, o), 'w').close()
+            for o in builds:      # what make DIR/ compiles in this config:
+                p = os.path.join(self.b, o)    # what is missing or stale
+                if not os.path.exists(p):
+                    open(p, 'w').close()
             return SimpleNamespace(returncode=rc, stdout=out, stderr='')
         with mock.patch.object(cli, 'build_root', return_value=self.d.name), \
                 mock.patch.object(cli, 'configure') as conf, \
                 mock.patch.object(cli, 'run', side_effect=fake_run):
-            res = cli.compile_part_objects('/src', self.t, [self.patch], 'p')
+            res = cli.compile_part_objects('/src', self.t, [self.patch], 'p',
+                                           series_head)
         return res, made, conf
+
+    def series_build(self, head='abc123'):
+        with open(os.path.join(self.b, '.rth-built-from'), 'w') as f:
+            f.write(head + '\n')
 
     def test_compiles_the_directories_of_this_arch_files(self):
         res, made, conf = self.compile(0)
@@ -83,22 +91,71 @@ class PartObjectsTest(unittest.TestCase):
         self.assertEqual(made, [])
         self.assertFalse(conf.called)
 
-    def test_a_file_the_series_build_never_compiled_needs_no_configure(self):
-        # the series' build of the target is there (vmlinux) and left no
-        # .fgraph.o.cmd: the part's configuration, a subset, builds none
-        open(os.path.join(self.b, 'vmlinux'), 'w').close()
+    def test_an_up_to_date_object_of_the_config_is_counted(self):
+        # make would not rebuild an fgraph.o that is up to date: it is
+        # deleted first, so the one there afterwards is this config's
+        old = os.path.join(self.b, 'kernel/trace/fgraph.o')
+        open(old, 'w').close()
+        os.utime(old, (1, 1))
         res, made, conf = self.compile(0)
+        self.assertEqual(res, 'ok (1 objects)')
+
+    def test_a_file_the_series_build_never_compiled_needs_no_configure(self):
+        # the directory holds the series' build (its commit recorded) and
+        # that build left no .fgraph.o.cmd: the part builds none either
+        self.series_build()
+        res, made, conf = self.compile(0, series_head='abc123')
         self.assertEqual(res, 'none in config')
         self.assertEqual(made, [])
         self.assertFalse(conf.called)
 
     def test_a_file_the_series_build_compiled_is_compiled_for_the_part(self):
-        open(os.path.join(self.b, 'vmlinux'), 'w').close()
+        self.series_build()
         open(os.path.join(self.b, 'kernel/trace/.fgraph.o.cmd'), 'w').close()
-        res, made, conf = self.compile(0)
+        res, made, conf = self.compile(0, series_head='abc123')
         self.assertEqual(res, 'ok (1 objects)')
         self.assertTrue(conf.called)
         self.assertEqual(made[0][-1], 'kernel/trace/')
+
+    def test_another_build_in_the_directory_is_not_trusted(self):
+        # a build of something else (a part, an older series): no skip
+        self.series_build('def456')
+        res, made, conf = self.compile(0, series_head='abc123')
+        self.assertEqual(res, 'ok (1 objects)')
+        self.assertTrue(conf.called)
+
+    def test_non_kbuild_files_and_object_names(self):
+        with open(self.patch, 'w') as f:
+            f.write('diff --git a/tools/testing/selftests/bpf/progs/x.c b/tools/testing/selftests/bpf/progs/x.c\n'
+                    'diff --git a/arch/x86/kernel/vmlinux.lds.S b/arch/x86/kernel/vmlinux.lds.S\n'
+                    'diff --git a/arch/x86/kernel/asm-offsets.c b/arch/x86/kernel/asm-offsets.c\n')
+        os.makedirs(os.path.join(self.b, 'arch/x86/kernel'))
+        res, made, conf = self.compile(0, builds=('arch/x86/kernel/vmlinux.lds',
+                                                  'arch/x86/kernel/asm-offsets.s'))
+        self.assertEqual(res, 'ok (2 objects)')
+        self.assertEqual(made[0][-1], 'arch/x86/kernel/')
+        self.assertNotIn('tools/testing/selftests/bpf/progs/', made[0])
+
+
+class BuiltFromTest(unittest.TestCase):
+    def test_records_the_commit_built_and_nothing_for_no_git_tree(self):
+        from rthlib import build
+        with tempfile.TemporaryDirectory() as d:
+            src, b = os.path.join(d, 'src'), os.path.join(d, 'b')
+            os.makedirs(src)
+            os.makedirs(b)
+            build.write_built_from(src, b)
+            self.assertIsNone(build.built_from(b))
+            env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t',
+                       GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@t')
+            import subprocess
+            subprocess.run(['git', 'init', '-q', src], check=True)
+            subprocess.run(['git', '-C', src, 'commit', '-q', '--allow-empty',
+                            '-m', 'x'], check=True, env=env)
+            head = subprocess.run(['git', '-C', src, 'rev-parse', 'HEAD'],
+                                  capture_output=True, text=True).stdout.strip()
+            build.write_built_from(src, b)
+            self.assertEqual(build.built_from(b), head)
 
 
 class PartsExportCheckTest(unittest.TestCase):

@@ -40,10 +40,11 @@ def bench_cache():
     return d
 
 
-def run(cmd, check=True, capture=False, cwd=None, env=None, quiet=False):
+def run(cmd, check=True, capture=False, cwd=None, env=None, quiet=False,
+        pass_fds=()):
     if not quiet:
         log('$ ' + ' '.join(shlex.quote(c) for c in cmd))
-    res = subprocess.run(cmd, cwd=cwd, env=env, text=True,
+    res = subprocess.run(cmd, cwd=cwd, env=env, text=True, pass_fds=pass_fds,
                          stdout=subprocess.PIPE if capture else None,
                          stderr=subprocess.STDOUT if capture else None)
     if check and res.returncode != 0:
