@@ -18,7 +18,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 
 from rthlib.base import DEBIAN_SUITE, check_version, ensure_base, read_kernel_version
 from rthlib.boots import format_table as boots_table, run_boots, variant_target
